@@ -1,0 +1,65 @@
+"""The read side of the landing area: the interface a tap stream (or a loader) consumes.
+
+Keys are ``environment=E/date=YYYY-MM-DD/hour=HH/<YYYYMMDDTHHMMSSffffffZ>-<id>.json``; within
+one environment, key order is ``received_at`` order. Writers rename into place, so a file is
+either absent or complete; names starting with ``.tmp-`` are writes in progress. A request
+that started earlier can rename later than one that started after it, so an incremental reader
+re-reads a lookback window behind its bookmark and relies on the (environment,
+notification_id) key downstream to collapse what it reads twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from partnerapi_webhooks.landing import TEMP_PREFIX
+
+
+def _compact(moment: datetime) -> str:
+    return f"{moment:%Y%m%dT%H%M%S%f}Z"
+
+
+def list_keys(
+    root: str | os.PathLike[str],
+    environment: str,
+    *,
+    since: datetime | None = None,
+    lookback: timedelta = timedelta(minutes=10),
+) -> list[str]:
+    """Keys received at or after ``since - lookback`` (all when ``since`` is None), in order."""
+    base = Path(root) / f"environment={environment}"
+    if not base.is_dir():
+        return []
+    floor = since - lookback if since is not None else None
+    floor_date = f"date={floor:%Y-%m-%d}" if floor else ""
+    keys: list[str] = []
+    for date_dir in sorted(p for p in base.iterdir() if p.name >= floor_date):
+        for hour_dir in sorted(date_dir.iterdir()):
+            for path in hour_dir.iterdir():
+                name = path.name
+                if name.startswith(TEMP_PREFIX) or not name.endswith(".json"):
+                    continue
+                if floor is not None and name[: len(_compact(floor))] < _compact(floor):
+                    continue
+                keys.append(path.relative_to(root).as_posix())
+    return sorted(keys)
+
+
+def read(root: str | os.PathLike[str], key: str) -> dict[str, Any]:
+    return json.loads((Path(root) / key).read_text(encoding="utf-8"))
+
+
+def iter_documents(
+    root: str | os.PathLike[str], environment: str, **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    for key in list_keys(root, environment, **kwargs):
+        try:
+            yield read(root, key)
+        except FileNotFoundError:
+            # A crashed delivery's orphan removed by its retry between listing and reading.
+            continue
