@@ -1,0 +1,95 @@
+"""Settings and task builders shared by the Partner API DAGs (listed in .airflowignore).
+
+Everything is read from the environment of the Airflow processes at parse time:
+
+| env | default | what |
+|---|---|---|
+| PARTNERAPI_PROJECT_ROOT | two levels above this file | Meltano project (cwd of every task) |
+| PARTNERAPI_MELTANO_CMD | `<root>/.venv/bin/meltano` | command prefix for Meltano |
+| PARTNERAPI_OPS_CMD | `<root>/.venv/bin/partnerapi-ops` | command prefix for the ops CLI |
+| PARTNERAPI_TARGET | `duckdb` | `duckdb` (jobs `incremental`...) or `snowflake` (`snowflake-*`) |
+| PARTNERAPI_POOL | `partnerapi_vendor` | pool capping concurrent vendor work |
+| PARTNERAPI_RETRY_DELAY_SECONDS | per DAG | first retry delay (doubles each try, bounded) |
+| PARTNERAPI_BACKFILL_CONCURRENCY | 1 duckdb / 4 snowflake | windows at once (DuckDB: one writer) |
+| PARTNERAPI_BACKFILL_RPM_BUDGET | 200 | requests/min for all backfill windows together |
+
+The alert sink reads its own settings (PARTNERAPI_ALERT_WEBHOOK_URL, PARTNERAPI_ALERT_STATE).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import task
+
+from partnerapi_ops.airflow_callbacks import resolve_run_failed, task_failure_callback
+
+ROOT = Path(os.environ.get("PARTNERAPI_PROJECT_ROOT") or Path(__file__).resolve().parents[2])
+MELTANO = os.environ.get("PARTNERAPI_MELTANO_CMD") or str(ROOT / ".venv/bin/meltano")
+OPS = os.environ.get("PARTNERAPI_OPS_CMD") or str(ROOT / ".venv/bin/partnerapi-ops")
+TARGET = os.environ.get("PARTNERAPI_TARGET", "duckdb")
+if TARGET not in ("duckdb", "snowflake"):
+    raise ValueError(f"PARTNERAPI_TARGET must be duckdb or snowflake, not {TARGET!r}")
+POOL = os.environ.get("PARTNERAPI_POOL", "partnerapi_vendor")
+BACKFILL_CONCURRENCY = int(
+    os.environ.get("PARTNERAPI_BACKFILL_CONCURRENCY") or (1 if TARGET == "duckdb" else 4)
+)
+# meltano.yml gives the backfill plugin 200/min: incremental 500 + sweep 200 + reconcile 100
+# + backfill 200 = the vendor's 1000/min per client_id.
+BACKFILL_RPM_BUDGET = int(os.environ.get("PARTNERAPI_BACKFILL_RPM_BUDGET", "200"))
+
+
+def job(name: str) -> str:
+    """Meltano job name for the configured target (meltano.yml: `sweep` / `snowflake-sweep`)."""
+    return name if TARGET == "duckdb" else f"snowflake-{name}"
+
+
+def retry_args(first_delay: timedelta, max_delay: timedelta, retries: int) -> dict[str, Any]:
+    override = os.environ.get("PARTNERAPI_RETRY_DELAY_SECONDS")
+    if override:
+        first_delay = timedelta(seconds=float(override))
+        max_delay = max(first_delay, timedelta(seconds=float(override) * 4))
+    return {
+        "retries": retries,
+        "retry_delay": first_delay,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": max_delay,
+    }
+
+
+def meltano_task(
+    task_id: str, args: str, timeout: timedelta, pool: str = POOL, **kwargs: Any
+) -> BashOperator:
+    """A BashOperator running Meltano (by default against the vendor: pooled), retried, alerting."""
+    return BashOperator(
+        task_id=task_id,
+        bash_command=f"{MELTANO} {args}",
+        cwd=str(ROOT),
+        pool=pool,
+        execution_timeout=timeout,
+        on_failure_callback=task_failure_callback,
+        **kwargs,
+    )
+
+
+def ops_check_task() -> BashOperator:
+    """Evaluate health and publish metrics after the run, whether the run failed or not."""
+    return BashOperator(
+        task_id="ops_check",
+        bash_command=f"{OPS} check",
+        cwd=str(ROOT),
+        trigger_rule="all_done",
+        retries=0,
+        execution_timeout=timedelta(minutes=5),
+    )
+
+
+@task(task_id="mark_healthy", retries=0)
+def mark_healthy(dag_run: Any = None) -> bool:
+    """Resolve this DAG's run_failed incident. Upstream failure leaves it upstream_failed,
+    which (as a leaf) also marks the DAG run failed."""
+    return resolve_run_failed(dag_run.dag_id, dag_run.run_id)

@@ -1,0 +1,1 @@
+"""Operations for the Partner API pipeline: alert sink, Prometheus metrics, health checks."""
