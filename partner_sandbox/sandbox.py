@@ -1,0 +1,258 @@
+"""`Sandbox`: the Python API tests use, and the state the HTTP layer serves."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from partner_sandbox import schema
+from partner_sandbox.api import Api
+from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
+from partner_sandbox.cursors import CursorCodec
+from partner_sandbox.faults import KINDS, FaultInjector
+from partner_sandbox.ratelimit import RateLimiter
+from partner_sandbox.store import RESOURCES, Version, dumps
+from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
+from partner_sandbox.world import World
+
+ChangeListener = Callable[[str, str, dict[str, Any], int], None]
+
+
+class Sandbox:
+    """A local Partner API. See docs/sandbox.md for every knob."""
+
+    def __init__(self, seed: int = 7, scale: str = "small", faults: str | dict = "off",
+                 environment: str = "sandbox", rate_limit_per_minute: int = 1000,
+                 token_lifetime_seconds: int = 900, start_time: object = None,
+                 schema_mode: str = "none",
+                 clients: Iterable[Client] | dict[str, str] | None = None,
+                 hang_seconds: float = 35.0, max_retry_after_seconds: float = 60.0,
+                 host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+        if environment not in ("production", "sandbox"):
+            raise ValueError("environment must be 'production' or 'sandbox'")
+        self.seed, self.scale, self.environment = seed, scale, environment
+        self.host, self.port, self.verbose = host, port, verbose
+        self.token_lifetime_seconds = int(token_lifetime_seconds)
+        self.hang_seconds = float(hang_seconds)
+        self.max_retry_after_seconds = float(max_retry_after_seconds)
+        self.lock = threading.RLock()
+        self._start_us = coerce_start(start_time)
+        self.now_us = self._start_us
+        self._op_offset = 0.0  # seconds the clock was advanced: tokens and limits age too
+        self.world = World(seed, environment, scale, self._start_us)
+        self.store = self.world.build()
+        self.store.release(self.now_us)
+        self.schema_mode = "none"
+        self.set_schema_mode(schema_mode)
+        self.faults = FaultInjector(faults, seed)
+        self.limiter = RateLimiter(int(rate_limit_per_minute))
+        self.auth = Auth()
+        for c in DEFAULT_CLIENTS if clients is None else _clients(clients):
+            self.auth.add_client(c)
+        self.cursors = CursorCodec(hashlib.sha256(f"cursor:{seed}:{environment}".encode())
+                                   .digest())
+        self.api = Api(self)
+        self._stats = dict.fromkeys(("requests", "token_requests", "pages", "records_served",
+                                     "rate_limited"), 0)
+        self._stats_lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        from partner_sandbox.server import SandboxServer
+
+        self._server = SandboxServer(self, self.host, self.port)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True,
+                                        name=f"partner-sandbox:{self.port}")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- clocks ------------------------------------------------------------------------------
+    def op_now(self) -> float:
+        """Seconds on the operational clock (token expiry, rate limits): wall time plus every
+        advance, so that moving the simulated clock also ages tokens and windows."""
+        return time.monotonic() + self._op_offset
+
+    def advance(self, hours: float = 0, minutes: float = 0, days: float = 0,
+                seconds: float = 0) -> dict[str, Any]:
+        delta = round((((days * 24 + hours) * 60 + minutes) * 60 + seconds) * US)
+        if delta < 0:
+            raise ValueError("the clock only moves forward")
+        from partner_sandbox.evolve import evolve
+
+        with self.lock:
+            evolve(self.world, self.now_us, self.now_us + delta)
+            self.now_us += delta
+            self.world.now_us = self.now_us
+            self.store.release(self.now_us)
+            self._op_offset += delta / US
+        return self.clock()
+
+    def clock(self) -> dict[str, Any]:
+        return {"now": fmt_us(self.now_us), "start": fmt_us(self._start_us),
+                "advanced_seconds": (self.now_us - self._start_us) / US}
+
+    # -- ground truth ------------------------------------------------------------------------
+    def truth(self, resource: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            current = dict(self.store.tables[resource].current)
+        return {i: schema.apply(self.schema_mode, resource, json.loads(v.body))
+                for i, v in current.items()}
+
+    def deleted_ids(self, resource: str) -> set[str]:
+        with self.lock:
+            return set(self.store.tables[resource].deleted)
+
+    def pending(self, resource: str) -> dict[str, list[dict[str, str]]]:
+        """Versions written but not yet visible: {id: [{updated_at, visible_at}, ...]}."""
+        out: dict[str, list[dict[str, str]]] = {}
+        with self.lock:
+            for v in self.store.tables[resource].pending():
+                out.setdefault(v.id, []).append({"updated_at": v.updated_at,
+                                                 "visible_at": fmt_us(v.visible_at),
+                                                 "deleted": v.deleted})
+        return out
+
+    def counters(self) -> dict[str, Any]:
+        with self._stats_lock:
+            out: dict[str, Any] = dict(self._stats)
+        out["faults"] = {k: self.faults.counts.get(k, 0) for k in KINDS}
+        return out
+
+    # -- knobs -------------------------------------------------------------------------------
+    def set_faults(self, preset_or_rates: str | dict[str, float]) -> None:
+        self.faults.set(preset_or_rates)
+
+    def set_schema_mode(self, mode: str) -> None:
+        if mode not in schema.MODES:
+            raise ValueError(f"schema mode must be one of {schema.MODES}")
+        self.schema_mode = mode
+
+    def configure(self, token_lifetime_seconds: int | None = None,
+                  rate_limit_per_minute: int | None = None, hang_seconds: float | None = None,
+                  max_retry_after_seconds: float | None = None) -> None:
+        if token_lifetime_seconds is not None:
+            self.token_lifetime_seconds = int(token_lifetime_seconds)
+        if rate_limit_per_minute is not None:
+            self.limiter.limit = int(rate_limit_per_minute)
+        if hang_seconds is not None:
+            self.hang_seconds = float(hang_seconds)
+        if max_retry_after_seconds is not None:
+            self.max_retry_after_seconds = float(max_retry_after_seconds)
+
+    def config(self) -> dict[str, Any]:
+        return {"seed": self.seed, "scale": self.scale, "environment": self.environment,
+                "schema_mode": self.schema_mode, "fault_rates": dict(self.faults.rates),
+                "rate_limit_per_minute": self.limiter.limit,
+                "token_lifetime_seconds": self.token_lifetime_seconds,
+                "hang_seconds": self.hang_seconds,
+                "max_retry_after_seconds": self.max_retry_after_seconds,
+                "clients": sorted(self.auth.clients)}
+
+    def revoke_tokens(self) -> int:
+        return self.auth.revoke_all()
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call `listener(resource, kind, record, at_us)` for every change the simulation
+        writes (kind: created | updated | deleted) — the hook a webhook sender plugs into."""
+        self.world.listeners.append(listener)
+
+    def touch(self, resource: str, record_id: str | None = None,
+              lag_seconds: float = 0.0) -> dict[str, str]:
+        """Write a new version of one record now, visible after `lag_seconds` (tests use this
+        for a deterministic late record)."""
+        with self.lock:
+            table = self.store.tables[resource]
+            if record_id is None:
+                record_id = sorted(table.latest)[self.world.rng.randrange(len(table.latest))]
+            v = self._restamp(resource, record_id, int(lag_seconds * US))
+            self.store.release(self.now_us)
+        return {"id": v.id, "updated_at": v.updated_at, "visible_at": fmt_us(v.visible_at)}
+
+    # -- used by the HTTP layer --------------------------------------------------------------
+    def _restamp(self, resource: str, record_id: str, lag_us: int) -> Version:
+        from partner_sandbox.evolve import mutate
+
+        table = self.store.tables[resource]
+        latest = table.latest[record_id]
+        record = json.loads(latest.body)
+        # Never older than the version it replaces, even on a frozen clock.
+        updated = max(self.now_us - self.world.rng.randint(0, 999_999),
+                      parse_ts(latest.updated_at) + 1)
+        mutate(self.world, resource, record)
+        record["updated_at"] = fmt_us(updated)
+        v = Version(record_id, record["updated_at"], updated + lag_us, dumps(record))
+        table.write(v)
+        self.world.emit(resource, "updated", record, updated)
+        return v
+
+    def move_record(self, resource: str, since: str | None, before: str | None) -> bool:
+        """Fault `moved_record`: update a record inside the window being read, right now."""
+        table = self.store.tables[resource]
+        lo, hi = table.window(since, before, None)
+        if hi <= lo:
+            return False
+        record_id = table.keys[self.faults.randint(lo, hi - 1)][1]
+        if record_id not in table.latest:
+            return False
+        self._restamp(resource, record_id, 0)
+        self.store.release(self.now_us)
+        return True
+
+    def faults_uncount(self, kind: str | None) -> None:
+        if kind is not None:
+            self.faults.counts[kind] -= 1
+
+    def faults_sample(self, population: range, k: int) -> list[int]:
+        with self.faults._lock:
+            return self.faults._rng.sample(population, k)
+
+    def count_request(self, token: bool = False) -> None:
+        with self._stats_lock:
+            self._stats["requests"] += 1
+            if token:
+                self._stats["token_requests"] += 1
+
+    def count_page(self, records: int) -> None:
+        with self._stats_lock:
+            self._stats["pages"] += 1
+            self._stats["records_served"] += records
+
+    def count_rate_limited(self) -> None:
+        with self._stats_lock:
+            self._stats["rate_limited"] += 1
+
+
+def _clients(clients: Iterable[Client] | dict[str, str]) -> list[Client]:
+    if isinstance(clients, dict):
+        return [Client(cid, secret) for cid, secret in clients.items()]
+    return list(clients)
+
+
+__all__ = ["RESOURCES", "Sandbox"]
