@@ -52,7 +52,7 @@ class Api:
         if not decision.allowed:
             return self._too_many(decision, request_id)
         resp = self._authorized(method, path, parts.query, headers, token, why, request_id)
-        return self._with_limits(resp, sb.limiter.peek(client, now), decision)
+        return self._with_limits(resp, decision)
 
     def _authorized(self, method: str, path: str, query: str, headers: Mapping[str, str],
                     token: object, why: str, request_id: str) -> Response:
@@ -126,12 +126,13 @@ class Api:
             retry_after = str(seconds)
         resp = error(429, "rate_limited", "too many requests", request_id,
                      headers={"Retry-After": retry_after})
-        return self._with_limits(resp, decision, decision)
+        return self._with_limits(resp, decision)
 
-    def _with_limits(self, resp: Response, d: Decision, hit: Decision) -> Response:
+    def _with_limits(self, resp: Response, d: Decision) -> Response:
+        # Reset is epoch seconds on the simulated clock, consistent with the Date header.
         reset = self.sb.now_us // US + ceil_seconds(d.reset_in)
         resp.headers.setdefault("X-RateLimit-Limit", str(d.limit))
-        resp.headers.setdefault("X-RateLimit-Remaining", str(min(d.remaining, hit.remaining)))
+        resp.headers.setdefault("X-RateLimit-Remaining", str(d.remaining))
         resp.headers.setdefault("X-RateLimit-Reset", str(reset))
         return resp
 
@@ -150,7 +151,7 @@ class Api:
             return self._too_many(own, request_id)
         if method != "POST":
             return self._with_limits(error(405, "invalid_request", "use POST", request_id),
-                                     shared, shared)
+                                     shared)
         if grant != "client_credentials":
             resp = error(400, "unsupported_grant_type", "grant_type must be client_credentials",
                          request_id)
@@ -161,4 +162,4 @@ class Api:
             resp = json_response(200, {"access_token": token, "token_type": "Bearer",
                                        "expires_in": sb.token_lifetime_seconds},
                                  headers={"Cache-Control": "no-store"})
-        return self._with_limits(resp, shared, shared)
+        return self._with_limits(resp, shared)

@@ -57,14 +57,6 @@ class RateLimiter:
             b = self._buckets.setdefault(key, Bucket(now))
             b.blocked_until = max(b.blocked_until, now + seconds)
 
-    def peek(self, key: str, now: float) -> Decision:
-        with self._lock:
-            b = self._buckets.get(key)
-            if b is None or now - b.window_start >= WINDOW_SECONDS:
-                return Decision(True, self.limit, self.limit, WINDOW_SECONDS, 0.0)
-            return Decision(True, self.limit, max(0, self.limit - b.used),
-                            b.window_start + WINDOW_SECONDS - now, 0.0)
-
 
 def ceil_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))

@@ -6,6 +6,9 @@ Stdlib only, like the rest of the sandbox. Usable on its own with records you pa
     result = sender.deliver(build_notification("payments", "updated", payment))
     report = sender.deliver_all(notifications, concurrency=20, duplicates=0.1, out_of_order=True)
 
+From the sandbox: ``feed = ChangeFeed().attach(sandbox)``, ``sandbox.advance(hours=1)``, then
+``sender.deliver_all(feed.drain())``.
+
 What the contract says the vendor does, and the options that reproduce it:
 
 - ``Partner-Signature: t=<unix>,v1=<hex>``, HMAC-SHA256 over ``"<t>." + body``; one ``v1`` per
@@ -101,6 +104,37 @@ def sample_notifications(count: int, *, seed: int = 7) -> list[dict[str, Any]]:
             record.update(amount=rng.randrange(100, 100_000), currency="eur", status="succeeded")
         out.append(build_notification(resource, action, record, rng=rng))
     return out
+
+
+class ChangeFeed:
+    """Turns the sandbox's change events into notifications, to deliver when convenient.
+
+    ``feed = ChangeFeed().attach(sandbox)`` registers with ``Sandbox.on_change``; listeners run
+    inside ``advance()`` under the sandbox's lock, so this only queues (a deep copy of the
+    record, with ``created_at`` on the simulated clock) and ``drain()`` hands them over.
+    """
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self._rng = random.Random(f"webhooks:{seed}")
+        self._lock = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+
+    def attach(self, sandbox: Any) -> ChangeFeed:
+        sandbox.on_change(self)
+        return self
+
+    def __call__(self, resource: str, kind: str, record: dict[str, Any], at_us: int) -> None:
+        at = datetime.fromtimestamp(at_us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        snapshot = json.loads(json.dumps(record))
+        with self._lock:
+            self._pending.append(
+                build_notification(resource, kind, snapshot, created_at=at, rng=self._rng)
+            )
+
+    def drain(self) -> list[dict[str, Any]]:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
 
 
 @dataclass
