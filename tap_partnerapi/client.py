@@ -1,0 +1,296 @@
+"""The one base stream: auth, pacing, retries, page integrity checks and lineage.
+
+Every resource stream is a short declaration on top of :class:`PartnerStream`. A page is
+decoded once, checked (``len(data) == count``), and only then handed on; anything the
+vendor documents as transient is retried on the same cursor with exponential backoff and
+jitter, bounded in attempts and in total time, and every retry is logged with its cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+import typing as t
+
+import msgspec
+import requests
+from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+
+from tap_partnerapi.clock import format_ts, parse_ts
+from tap_partnerapi.errors import (
+    InvalidClientError,
+    InvalidCursorError,
+    PartnerAPIError,
+    RetriesExhaustedError,
+    vendor_error,
+)
+from tap_partnerapi.pacing import parse_retry_after
+from tap_partnerapi.pagination import CursorPaginator, Page
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tap_partnerapi.summary import StreamStats
+    from tap_partnerapi.tap import TapPartnerAPI
+
+MAX_RATE_LIMITED_ATTEMPTS = 100  # 429s are waited out exactly; max_retry_seconds bounds them
+_decode = msgspec.json.Decoder().decode
+
+
+class PartnerStream(RESTStream[str | None]):
+    """Base stream for ``GET /v1/<resource>`` listings."""
+
+    # Records are already JSON-typed and carry exactly the declared fields (see
+    # ``streams.py``), so the SDK's recursive conformance (about half of the tap's CPU)
+    # has nothing to do.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # State is written at page boundaries (after the page's ledger row) by get_records.
+    STATE_MSG_FREQUENCY = 10**12
+    # Listings are ordered by (updated_at, id): a bookmark is resumable mid-stream. Not
+    # checked: a record that moved can legitimately come back with an older updated_at
+    # after a cursor restart, and that must not crash the run.
+    is_sorted = True
+    check_sorted = False
+    replication_key = "updated_at"
+
+    _tap: TapPartnerAPI
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.config['api_url'].rstrip('/')}/v1/"
+
+    @property
+    def authenticator(self) -> t.Any:
+        return self._tap.authenticator
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout", 60))
+
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json"}
+
+    @property
+    def stats(self) -> StreamStats:
+        return self._tap.stats_for(self.name)
+
+    def get_new_paginator(self) -> CursorPaginator:
+        return CursorPaginator()
+
+    def get_replication_key_signpost(self, context: t.Any = None) -> None:
+        # The SDK caps bookmarks at the *local* clock; the vendor's clock is what matters
+        # and records are only ever emitted after they were visible, so no cap is needed.
+        return None
+
+    # -- one page, retried until it is whole ---------------------------------------------
+
+    def fetch_page(self, params: dict[str, t.Any], *, context: t.Any, cursor: str | None,
+                   window_start: str | None, window_end: str | None) -> Page:
+        """GET one page; transient failures are retried on the same cursor."""
+        tap = self._tap
+        config = self.config
+        max_retries = int(config.get("max_retries", 8))
+        max_seconds = float(config.get("max_retry_seconds", 900))
+        base = float(config.get("backoff_base_seconds", 1.0))
+        cap = float(config.get("backoff_max_seconds", 60.0))
+        url = self.get_url(context)
+        started = time.monotonic()
+        failures = 0
+        rate_limited = 0
+        after_401 = False
+        stats = self.stats
+        while True:
+            prepared = self.build_prepared_request(
+                method="GET", url=url, params=params, headers=self.http_headers)
+            stats.rate_limit_wait_seconds += tap.limiter.acquire()
+            cause, detail = None, ""
+            try:
+                response = self.requests_session.send(prepared, timeout=self.timeout)
+            except requests.exceptions.Timeout:
+                cause = "timeout"
+            except (requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                cause, detail = "truncated_body", type(exc).__name__
+            except requests.exceptions.ConnectionError as exc:
+                # requests reports a read timeout during the body as a ConnectionError.
+                cause = "timeout" if "timed out" in str(exc) else "connection"
+                detail = type(exc).__name__
+            else:
+                self._request_counter.increment()
+                page_or_cause = self._check_response(
+                    response, params, cursor, window_start, window_end, after_401)
+                after_401 = page_or_cause == "invalid_token"
+                if isinstance(page_or_cause, Page):
+                    return page_or_cause
+                cause = page_or_cause
+                detail = f"HTTP {response.status_code}, request_id=" \
+                         f"{response.headers.get('X-Request-Id')}"
+            stats.retries[cause] += 1
+            elapsed = time.monotonic() - started
+            if cause == "rate_limited":
+                rate_limited += 1
+                exhausted = rate_limited > MAX_RATE_LIMITED_ATTEMPTS
+                wait = 0.0  # the limiter already holds every request back (Retry-After)
+            elif cause == "invalid_token":
+                exhausted, wait = False, 0.0
+            else:
+                failures += 1
+                exhausted = failures > max_retries
+                wait = min(cap, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+            if exhausted or elapsed + wait > max_seconds:
+                raise RetriesExhaustedError(
+                    f"{self.name}: giving up after {failures} transient failures and "
+                    f"{rate_limited} rate-limited attempts in {elapsed:.0f}s; last cause "
+                    f"{cause} ({detail}); cursor={cursor}")
+            self.log("Retrying %s page (cursor=%s) after %s (%s); attempt %d, waiting %.2fs",
+                     self.name, cursor, cause, detail or "no response",
+                     failures + rate_limited + 1, wait, level=logging.WARNING)
+            if wait:
+                time.sleep(wait)
+
+    def _check_response(self, response: requests.Response, params: dict[str, t.Any],
+                        cursor: str | None, window_start: str | None,
+                        window_end: str | None, after_401: bool) -> Page | str:
+        """A whole page, or the retry cause; raises on fatal answers."""
+        tap = self._tap
+        headers = response.headers
+        server_epoch = tap.clock.observe(headers.get("Date"))
+        tap.limiter.observe(headers, server_epoch)
+        self._write_request_duration_log(
+            endpoint=self.path, response=response, context=None, extra_tags=None)
+        status = response.status_code
+        request_id = headers.get("X-Request-Id")
+        if status == 200:
+            try:
+                body = _decode(response.content)
+            except msgspec.DecodeError:
+                return "truncated_body"
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                return "truncated_body"
+            data = body["data"]
+            count = body.get("count")
+            next_cursor = body.get("next_cursor")
+            if count != len(data) or (body.get("has_more") and not next_cursor):
+                return "partial_page"
+            now = format_ts(dt.datetime.now(dt.UTC))
+            server_now = format_ts(dt.datetime.fromtimestamp(
+                server_epoch, tz=dt.UTC)) if server_epoch is not None else now
+            return Page(data=data, count=count, next_cursor=next_cursor,
+                        request_id=request_id, extracted_at=now, server_now=server_now,
+                        cursor=cursor, window_start=window_start, window_end=window_end)
+        try:
+            error_type, message, body_request_id = vendor_error(_decode(response.content))
+        except msgspec.DecodeError:
+            error_type = message = body_request_id = None
+        request_id = body_request_id or request_id
+        if status == 429:
+            self.stats.http_429 += 1
+            wait = parse_retry_after(headers.get("Retry-After"), server_epoch)
+            tap.limiter.block_for(1.0 if wait is None else wait)
+            return "rate_limited"
+        if status == 504:
+            return "http_504"
+        if status in (500, 502, 503) or status > 504:
+            return "http_5xx"
+        if status == 401:
+            if error_type == "invalid_client":
+                raise InvalidClientError(
+                    "The vendor refused the client credentials (invalid_client): check the "
+                    f"settings client_id and client_secret (request_id={request_id})",
+                    status=status, error_type=error_type, request_id=request_id)
+            if after_401:
+                raise PartnerAPIError(
+                    f"{self.name}: a second 401 in a row after renewing the token - the "
+                    f"credentials are not accepted ({error_type}: {message}; "
+                    f"request_id={request_id})",
+                    status=status, error_type=error_type, request_id=request_id)
+            tap.authenticator.invalidate()
+            return "invalid_token"
+        if status == 400 and error_type == "invalid_cursor" and cursor:
+            raise InvalidCursorError(request_id)
+        raise PartnerAPIError(
+            f"{self.name}: HTTP {status} {error_type or ''} from {response.request.path_url}"
+            f": {message or response.reason} (request_id={request_id})",
+            status=status, error_type=error_type, request_id=request_id)
+
+    # -- a window, page by page ----------------------------------------------------------
+
+    def iter_pages(self, context: t.Any, window_start: str | None, window_end: str | None,
+                   *, extra_params: dict[str, t.Any] | None = None,
+                   page_size: int | None = None,
+                   on_restart: t.Callable[[str | None], None] | None = None,
+                   ) -> Iterator[Page]:
+        """Every page of ``[window_start, window_end)``; a refused cursor restarts the
+        listing at the last safe point (the last completed page's ``updated_at``)."""
+        size = page_size or int(self.config.get("page_size", 5000))
+        since = window_start
+        safe_point = window_start
+        paginator = self.get_new_paginator()
+        page_number = 0
+        restarts = 0
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            self._request_counter = counter
+            while not paginator.finished:
+                cursor = paginator.current_value
+                params: dict[str, t.Any] = {"page_size": size}
+                if since:
+                    params["updated_since"] = since
+                if window_end:
+                    params["updated_before"] = window_end
+                if extra_params:
+                    params.update(extra_params)
+                if cursor:
+                    params["cursor"] = cursor
+                try:
+                    page = self.fetch_page(params, context=context, cursor=cursor,
+                                           window_start=since, window_end=window_end)
+                except InvalidCursorError as exc:
+                    restarts += 1
+                    self.stats.retries["invalid_cursor"] += 1
+                    if restarts > int(self.config.get("max_retries", 8)):
+                        raise PartnerAPIError(
+                            f"{self.name}: cursor refused {restarts} times "
+                            f"(request_id={exc.request_id})", request_id=exc.request_id
+                        ) from exc
+                    self.log("Cursor refused as invalid/expired (request_id=%s); restarting "
+                             "the window at its last safe point %s", exc.request_id,
+                             safe_point, level=logging.WARNING)
+                    since = safe_point
+                    if on_restart:
+                        on_restart(safe_point)
+                    paginator = self.get_new_paginator()
+                    continue
+                page_number += 1
+                page.page_number = page_number
+                self.stats.pages += 1
+                yield page
+                if page.data:
+                    last = page.data[-1].get("updated_at")
+                    if isinstance(last, str):
+                        safe_point = last
+                paginator.advance_page(page)
+
+    # -- windows and bookmarks -----------------------------------------------------------
+
+    def window_for(self, context: t.Any) -> tuple[str | None, str | None] | None:
+        """``(updated_since, updated_before)`` for this run, or None when already done."""
+        state = self.get_context_state(context)
+        bookmark = state.get("replication_key_value")
+        overlap = dt.timedelta(hours=float(self.config.get("overlap_hours", 2)))
+        if context:
+            start, end = context["_pa_window_start"], context["_pa_window_end"]
+            if bookmark and bookmark >= end:
+                self.log("Window [%s, %s) already complete; skipped", start, end)
+                return None
+        else:
+            start = self._tap.start_date
+            end = None
+        if bookmark:
+            resume = format_ts(parse_ts(bookmark) - overlap)
+            start = max(start, resume) if start else resume
+        return start, end

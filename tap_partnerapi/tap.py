@@ -1,0 +1,302 @@
+"""tap-partnerapi: the Partner API (billing & payments) as Singer streams."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import typing as t
+import uuid
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_partnerapi.audit import AuditStream
+from tap_partnerapi.auth import PartnerOAuthAuthenticator
+from tap_partnerapi.clock import ServerClock, format_ts, normalize_ts, parse_ts
+from tap_partnerapi.idsets import IdSnapshotsStream
+from tap_partnerapi.pacing import RateLimiter
+from tap_partnerapi.schema import AUDIT_SCHEMAS
+from tap_partnerapi.streams import RESOURCE_STREAMS
+from tap_partnerapi.summary import StreamStats, write_summaries
+from tap_partnerapi.writer import PartnerWriter
+
+if t.TYPE_CHECKING:
+    from tap_partnerapi.drift import Verdict
+    from tap_partnerapi.pagination import Page
+    from tap_partnerapi.streams import ResourceStream
+
+#: Exit status of a run that finished every stream but quarantined records (see docs/tap.md).
+QUARANTINE_EXIT_CODE = 3
+ENVIRONMENTS = ("production", "sandbox")
+
+
+class TapPartnerAPI(Tap):
+    """Singer tap for the Partner API."""
+
+    name = "tap-partnerapi"
+    message_writer_class = PartnerWriter
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_url", th.StringType, required=True,
+                    description="The vendor's root URL, e.g. https://api.partner.example; "
+                                "/oauth/token and /v1/<resource> are below it."),
+        th.Property("client_id", th.StringType, required=True,
+                    description="OAuth2 client id (the rate limit is per client id)."),
+        th.Property("client_secret", th.StringType, required=True, secret=True,
+                    description="OAuth2 client secret. Never logged."),
+        th.Property("environment", th.StringType, required=True,
+                    allowed_values=list(ENVIRONMENTS),
+                    description="Which vendor environment api_url points at; stamped on "
+                                "every record and part of every key (ids collide across "
+                                "environments)."),
+        th.Property("start_date", th.DateTimeType,
+                    description="Earliest updated_at to read (inclusive) when there is no "
+                                "bookmark. Empty: the whole history."),
+        th.Property("end_date", th.DateTimeType,
+                    description="Exclusive end of a closed window (backfills). Set: the "
+                                "window is split into partitions with their own bookmarks."),
+        th.Property("page_size", th.IntegerType, default=5000,
+                    description="Records per page, 1 to 5,000."),
+        th.Property("requests_per_minute", th.IntegerType, default=600,
+                    description="This process's request budget (all streams, token "
+                                "requests included). Keep it below the vendor's 1,000/min: "
+                                "other clients share the key."),
+        th.Property("overlap_hours", th.NumberType, default=2,
+                    description="Each run re-reads this many hours before the bookmark, to "
+                                "catch records that became visible late (vendor: usually "
+                                "< 2 h; a daily 48 h sweep catches the rest)."),
+        th.Property("partition_days", th.NumberType, default=1,
+                    description="With end_date: size in days of each window partition."),
+        th.Property("request_timeout", th.NumberType, default=60,
+                    description="Seconds before a request is abandoned and retried."),
+        th.Property("max_retries", th.IntegerType, default=8,
+                    description="Transient failures retried per page before the run fails "
+                                "(429s are waited out and bounded by max_retry_seconds)."),
+        th.Property("max_retry_seconds", th.NumberType, default=900,
+                    description="Total seconds spent retrying one page before the run fails."),
+        th.Property("backoff_base_seconds", th.NumberType, default=1.0,
+                    description="First backoff wait; doubles per failure, with jitter."),
+        th.Property("backoff_max_seconds", th.NumberType, default=60.0,
+                    description="Longest single backoff wait."),
+        th.Property("token_refresh_margin_seconds", th.NumberType, default=60,
+                    description="Renew the access token this long before it expires."),
+        th.Property("rate_limit_low_watermark", th.NumberType, default=0.1,
+                    description="Fraction of X-RateLimit-Limit left at which requests are "
+                                "spread over the rest of the window."),
+        th.Property("dedup_memory_records", th.IntegerType, default=200_000,
+                    description="Recent (id, version) keys remembered per stream to emit a "
+                                "version once per run (memory bound)."),
+        th.Property("run_id", th.StringType,
+                    description="Id of this run, stamped as _pa_run_id. Default: a UUID4."),
+        th.Property("summary_path", th.StringType,
+                    description="File to which the per-stream run summary JSON lines are "
+                                "appended."),
+        th.Property("fail_on_quarantine", th.BooleanType, default=True,
+                    description=f"Exit with status {QUARANTINE_EXIT_CODE} after a run that "
+                                "quarantined records (all streams still complete)."),
+    ).to_dict()
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=False)
+        errors += _semantic_errors(self._config)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors
+
+    # -- process-wide services -----------------------------------------------------------
+
+    @cached_property
+    def run_id(self) -> str:
+        return self.config.get("run_id") or str(uuid.uuid4())
+
+    @property
+    def environment(self) -> str:
+        return self.config["environment"]
+
+    @cached_property
+    def start_date(self) -> str | None:
+        value = self.config.get("start_date")
+        return normalize_ts(value) if value else None
+
+    @cached_property
+    def clock(self) -> ServerClock:
+        return ServerClock()
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(int(self.config.get("requests_per_minute", 600)),
+                           low_watermark=float(self.config.get("rate_limit_low_watermark", 0.1)))
+
+    @cached_property
+    def authenticator(self) -> PartnerOAuthAuthenticator:
+        """One token for the whole process, shared by every stream."""
+        return PartnerOAuthAuthenticator(
+            api_url=self.config["api_url"], client_id=self.config["client_id"],
+            client_secret=self.config["client_secret"], limiter=self.limiter,
+            clock=self.clock, timeout=float(self.config.get("request_timeout", 60)),
+            refresh_margin_seconds=float(self.config.get("token_refresh_margin_seconds", 60)),
+        )
+
+    @cached_property
+    def _stats(self) -> dict[str, StreamStats]:
+        return {}
+
+    def stats_for(self, stream: str) -> StreamStats:
+        return self._stats.setdefault(stream, StreamStats(stream))
+
+    def server_now(self) -> str:
+        return format_ts(self.clock.now())
+
+    def window_partitions(self) -> list[dict] | None:
+        end = self.config.get("end_date")
+        if not end or not self.start_date:
+            return None
+        step = dt.timedelta(days=float(self.config.get("partition_days", 1)))
+        cursor, stop = parse_ts(self.start_date), parse_ts(end)
+        partitions = []
+        while cursor < stop:
+            upper = min(cursor + step, stop)
+            partitions.append({"_pa_window_start": format_ts(cursor),
+                               "_pa_window_end": format_ts(upper)})
+            cursor = upper
+        return partitions
+
+    # -- streams -------------------------------------------------------------------------
+
+    def discover_streams(self) -> list:
+        return [
+            *(stream(self) for stream in RESOURCE_STREAMS),
+            *(AuditStream(self, name) for name in AUDIT_SCHEMAS if name != "id_snapshots"
+              and name != "id_snapshot_runs"),
+            IdSnapshotsStream(self),
+            _IdSnapshotRunsStream(self, "id_snapshot_runs"),
+        ]
+
+    def audit(self, name: str) -> AuditStream:
+        return t.cast("AuditStream", self.streams[name])
+
+    def quarantine(self, stream: ResourceStream, raw: dict, version: str, verdict: Verdict,
+                   page: Page) -> None:
+        """A breaking record goes to ``quarantine``, never to its resource stream."""
+        stats = self.stats_for(stream.name)
+        stats.quarantined += 1
+        missing = list(verdict.missing) or ([stream.id_field]
+                                            if stream.id_field not in raw else [])
+        reason = verdict.reason() if verdict.missing else \
+            f"documented field(s) missing: {stream.id_field}"
+        if stats.quarantined <= 5:
+            stream.log("Quarantined %s %s: %s", stream.name, raw.get(stream.id_field), reason,
+                       level=30)
+        self.audit("quarantine").emit({
+            "environment": self.environment, "stream": stream.name,
+            "record_id": raw.get(stream.id_field), "updated_at": raw.get("updated_at"),
+            "reason": reason, "missing_fields": missing,
+            "unexpected_fields": list(verdict.unexpected), "_pa_raw": raw,
+            "_pa_version": version, "_pa_run_id": self.run_id,
+            "_pa_request_id": page.request_id, "_pa_extracted_at": page.extracted_at,
+        })
+
+    def report_drift(self, stream: ResourceStream, fields: t.Iterable[str],
+                     record_id: t.Any, page: Page) -> None:
+        """Additive fields: one ``schema_drift`` row per (stream, field) per run."""
+        stats = self.stats_for(stream.name)
+        for field in fields:
+            if field in stats.new_fields:
+                continue
+            stats.new_fields.append(field)
+            stream.log("New undocumented field %s.%s (kept in _pa_raw)", stream.name, field,
+                       level=30)
+            self.audit("schema_drift").emit({
+                "environment": self.environment, "stream": stream.name, "field_path": field,
+                "first_seen_at": page.extracted_at, "run_id": self.run_id,
+                "example_record_id": None if record_id is None else str(record_id),
+            })
+
+    # -- the run -------------------------------------------------------------------------
+
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            lines = [stats.as_summary(run_id=self.run_id, environment=self.environment)
+                     for stats in self._stats.values()]
+            write_summaries(lines, self.config.get("summary_path"), self.logger)
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(stats.quarantined for stats in self._stats.values())
+
+    @classmethod
+    def invoke(cls, *, about: bool = False, about_format: str | None = None,
+               config: t.Any = None, state: t.IO[str] | None = None,
+               catalog: t.IO[str] | None = None) -> None:
+        """As the SDK's, plus the exit status of a run that quarantined records."""
+        from singer_sdk.helpers._util import load_json
+        from singer_sdk.plugin_base import _ConfigInput
+
+        super(Tap, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
+        config = config or _ConfigInput()
+        tap = cls(config=config.config,
+                  state=None if state is None else load_json(state.read()),
+                  catalog=None if catalog is None else load_json(catalog.read()),
+                  parse_env_config=config.parse_env, validate_config=True)
+        tap.sync_all()
+        if tap.quarantined_total and tap.config.get("fail_on_quarantine", True):
+            tap.logger.error("%d record(s) quarantined (breaking schema change); exiting "
+                             "with status %d", tap.quarantined_total, QUARANTINE_EXIT_CODE)
+            sys.stdout.flush()
+            sys.exit(QUARANTINE_EXIT_CODE)
+
+
+class _IdSnapshotRunsStream(AuditStream):
+    """Completion markers of id snapshots; selected with ``id_snapshots``."""
+
+    selected_by_default = False
+
+
+def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Checks JSON Schema cannot express; each message names its setting."""
+    errors: list[str] = []
+    url = str(config.get("api_url") or "")
+    if url and not url.startswith(("http://", "https://")):
+        errors.append(f"api_url: must start with http:// or https:// (got {url!r})")
+    if url.rstrip("/").endswith("/v1"):
+        errors.append("api_url: give the vendor's root, without /v1")
+    env = config.get("environment")
+    if env is not None and env not in ENVIRONMENTS:
+        errors.append(f"environment: must be one of {', '.join(ENVIRONMENTS)} (got {env!r})")
+    dates = {}
+    for name in ("start_date", "end_date"):
+        value = config.get(name)
+        if value:
+            try:
+                dates[name] = parse_ts(str(value))
+            except ValueError:
+                errors.append(f"{name}: not an ISO 8601 date or timestamp ({value!r})")
+    if "end_date" in dates:
+        if "start_date" not in dates:
+            errors.append("end_date: needs start_date (a closed window has two ends)")
+        elif dates["end_date"] <= dates["start_date"]:
+            errors.append("end_date: must be after start_date")
+    bounds = {"page_size": (1, 5000), "requests_per_minute": (1, 1000),
+              "overlap_hours": (0, 24 * 30), "partition_days": (0.0001, 3660),
+              "request_timeout": (0.01, 3600), "max_retries": (0, 100),
+              "max_retry_seconds": (0, 86400), "backoff_base_seconds": (0, 600),
+              "backoff_max_seconds": (0, 3600), "token_refresh_margin_seconds": (0, 3600),
+              "rate_limit_low_watermark": (0, 1), "dedup_memory_records": (1, 10**8)}
+    for name, (low, high) in bounds.items():
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(f"{name}: must be a number (got {value!r})")
+        elif not low <= value <= high:
+            errors.append(f"{name}: must be between {low} and {high} (got {value})")
+    return errors
+
+
+if __name__ == "__main__":
+    TapPartnerAPI.cli()
