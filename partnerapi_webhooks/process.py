@@ -14,6 +14,9 @@ from types import TracebackType
 
 from partnerapi_webhooks.config import PREFIX
 
+# Loopback only: an http_proxy in the environment must not capture these requests.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class ReceiverProcess:
     """``with ReceiverProcess(workdir, secrets=["s"]) as r: r.url, r.webhook_url``."""
@@ -77,7 +80,7 @@ class ReceiverProcess:
             time.sleep(0.05)
 
     def _get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+        with _NO_PROXY.open(self.url + path, timeout=5) as response:
             return response.read()
 
     def health(self) -> dict[str, str]:
