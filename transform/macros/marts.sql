@@ -1,0 +1,84 @@
+{#- Column list of a current-state mart: contract fields (PII replaced for customers),
+    then lineage. `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
+{% macro mart_columns(resource, alias='s') -%}
+    {%- set pii = ['email', 'name', 'phone', 'address'] -%}
+    {%- for column, type in resource_columns(resource) -%}
+        {%- if resource == 'customers' and column in pii -%}
+            {%- if column == 'address' %}
+    {{ pii_hash(concat_address(alias ~ '.' ~ qcol('address'))) }} as address_hash,
+    {{ json_str(alias ~ '.' ~ qcol('address'), 'country') }} as address_country,
+            {%- else %}
+    {{ pii_hash(alias ~ '.' ~ qcol(column)) }} as {{ column }}_hash,
+            {%- endif -%}
+        {%- else %}
+    {{ alias }}.{{ qcol(column) }},
+        {%- endif -%}
+    {%- endfor %}
+    {%- for column, type in lineage_columns() %}
+    {{ alias }}.{{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The address object as one stable string, independent of JSON key order. -#}
+{% macro concat_address(column) -%}
+    case when {{ column }} is null then null else
+    coalesce({{ json_str(column, 'line1') }}, '') || '|' || coalesce({{ json_str(column, 'city') }}, '')
+    || '|' || coalesce({{ json_str(column, 'postal_code') }}, '') || '|'
+    || coalesce({{ json_str(column, 'country') }}, '') end
+{%- endmacro %}
+
+{#- Current state of one resource, merged on (environment, id). Deletable resources also
+    re-merge every row whose delete flag changes, even without a new raw version. -#}
+{% macro mart_current(resource, deletable=false) -%}
+{%- set id = resource_id(resource) -%}
+{{ config(unique_key=['environment', id], incremental_strategy='merge') }}
+with changed as (
+    {{ changed_keys(resource) }}
+    {%- if deletable and is_incremental() %}
+    union
+    select environment, id as key_id from {{ ref('int_deleted_ids') }} where resource = '{{ resource }}'
+    union
+    select environment, id as key_id from {{ this }} where is_deleted
+    {%- endif %}
+)
+
+select
+    s.environment,
+    {{ mart_columns(resource) }}
+    {%- if deletable %},
+    d.id is not null as is_deleted,
+    d.deleted_detected_at
+    {%- endif %}
+from {{ ref('stg_' ~ resource) }} as s
+{%- if deletable %}
+left join {{ ref('int_deleted_ids') }} as d
+    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.id
+{%- endif %}
+{{ only_changed(id) }}
+{%- endmacro %}
+
+{#- One row per observed version with its validity interval: valid_to is the next
+    version's updated_at (null for the current one). Rebuilding a key recomputes the
+    intervals of all its versions, so a late older version slots in between. -#}
+{% macro mart_history(resource) -%}
+{%- set id = resource_id(resource) -%}
+{{ config(unique_key=['environment', id, '_pa_version'], incremental_strategy='merge') }}
+with changed as (
+    {{ changed_keys(resource) }}
+),
+
+versions as (
+    select
+        s.environment,
+        {{ mart_columns(resource) }},
+        s.updated_at as valid_from,
+        lead(s.updated_at) over (
+            partition by s.environment, s.{{ id }} order by s.updated_at, s._pa_version
+        ) as valid_to
+    from {{ ref('stg_' ~ resource ~ '_versions') }} as s
+    {{ only_changed(id) }}
+)
+
+select versions.*, valid_to is null as is_current
+from versions
+{%- endmacro %}

@@ -1,0 +1,2 @@
+-- Customers, current version; PII replaced by salted hashes; vendor deletes flagged.
+{{ mart_current('customers', deletable=true) }}

@@ -1,0 +1,2 @@
+-- invoices, current version per (environment, id).
+{{ mart_current('invoices') }}

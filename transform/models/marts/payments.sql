@@ -1,0 +1,2 @@
+-- payments, current version per (environment, id).
+{{ mart_current('payments') }}

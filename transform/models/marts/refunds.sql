@@ -1,0 +1,2 @@
+-- refunds, current version per (environment, id).
+{{ mart_current('refunds') }}

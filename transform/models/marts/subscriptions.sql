@@ -1,0 +1,2 @@
+-- subscriptions, current version per (environment, id).
+{{ mart_current('subscriptions') }}

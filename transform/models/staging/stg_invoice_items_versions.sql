@@ -1,0 +1,2 @@
+-- Every raw version of invoice_items, typed (one row per environment, id, _pa_version).
+{{ staging_versions('invoice_items') }}

@@ -1,0 +1,2 @@
+-- Current version of each refunds record per (environment, id).
+{{ staging_latest('refunds') }}

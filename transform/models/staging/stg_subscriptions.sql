@@ -1,0 +1,2 @@
+-- Current version of each subscriptions record per (environment, id).
+{{ staging_latest('subscriptions') }}
