@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long timeout/slow faults stall (the vendor: >30 s)")
     serve.add_argument("--max-retry-after-seconds", type=float, default=60.0,
                        help="cap of Retry-After during 429 bursts (the vendor: up to 60 s)")
+    serve.add_argument("--activity", type=float, default=1.0,
+                       help="multiplier of create/update/delete rates when the clock is "
+                       "advanced; 0 freezes the data (late versions still surface)")
     serve.add_argument("--client", type=_client, action="append", default=[],
                        metavar="ID:SECRET", help="accepted client credentials; repeatable")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -104,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                  token_lifetime_seconds=args.token_lifetime_seconds,
                  start_time=args.start_time, schema_mode=args.schema_mode,
                  clients=dict(args.client) or None, hang_seconds=args.hang_seconds,
-                 max_retry_after_seconds=args.max_retry_after_seconds, host=args.host,
+                 max_retry_after_seconds=args.max_retry_after_seconds,
+                 activity=args.activity, host=args.host,
                  port=args.port, verbose=args.verbose)
     sb.start()
     print(f"SANDBOX_URL={sb.url}", flush=True)

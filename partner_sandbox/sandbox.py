@@ -15,8 +15,8 @@ from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
 from partner_sandbox.cursors import CursorCodec
 from partner_sandbox.faults import KINDS, FaultInjector
 from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import RESOURCES, Version, dumps
-from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
+from partner_sandbox.store import RESOURCES, Version
+from partner_sandbox.timeutil import US, coerce_start, fmt_us
 from partner_sandbox.world import World
 
 ChangeListener = Callable[[str, str, dict[str, Any], int], None]
@@ -31,7 +31,8 @@ class Sandbox:
                  schema_mode: str = "none",
                  clients: Iterable[Client] | dict[str, str] | None = None,
                  hang_seconds: float = 35.0, max_retry_after_seconds: float = 60.0,
-                 host: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> None:
+                 activity: float = 1.0, host: str = "127.0.0.1", port: int = 0,
+                 verbose: bool = False) -> None:
         if environment not in ("production", "sandbox"):
             raise ValueError("environment must be 'production' or 'sandbox'")
         self.seed, self.scale, self.environment = seed, scale, environment
@@ -39,6 +40,7 @@ class Sandbox:
         self.token_lifetime_seconds = int(token_lifetime_seconds)
         self.hang_seconds = float(hang_seconds)
         self.max_retry_after_seconds = float(max_retry_after_seconds)
+        self.activity = float(activity)
         self.lock = threading.RLock()
         self._start_us = coerce_start(start_time)
         self.now_us = self._start_us
@@ -107,7 +109,7 @@ class Sandbox:
         from partner_sandbox.evolve import evolve
 
         with self.lock:
-            evolve(self.world, self.now_us, self.now_us + delta)
+            evolve(self.world, self.now_us, self.now_us + delta, self.activity)
             self.now_us += delta
             self.world.now_us = self.now_us
             self.store.release(self.now_us)
@@ -156,7 +158,8 @@ class Sandbox:
 
     def configure(self, token_lifetime_seconds: int | None = None,
                   rate_limit_per_minute: int | None = None, hang_seconds: float | None = None,
-                  max_retry_after_seconds: float | None = None) -> None:
+                  max_retry_after_seconds: float | None = None,
+                  activity: float | None = None) -> None:
         if token_lifetime_seconds is not None:
             self.token_lifetime_seconds = int(token_lifetime_seconds)
         if rate_limit_per_minute is not None:
@@ -165,6 +168,8 @@ class Sandbox:
             self.hang_seconds = float(hang_seconds)
         if max_retry_after_seconds is not None:
             self.max_retry_after_seconds = float(max_retry_after_seconds)
+        if activity is not None:
+            self.activity = float(activity)
 
     def config(self) -> dict[str, Any]:
         return {"seed": self.seed, "scale": self.scale, "environment": self.environment,
@@ -173,6 +178,7 @@ class Sandbox:
                 "token_lifetime_seconds": self.token_lifetime_seconds,
                 "hang_seconds": self.hang_seconds,
                 "max_retry_after_seconds": self.max_retry_after_seconds,
+                "activity": self.activity,
                 "clients": sorted(self.auth.clients)}
 
     def revoke_tokens(self) -> int:
@@ -190,7 +196,7 @@ class Sandbox:
         with self.lock:
             table = self.store.tables[resource]
             if record_id is None:
-                record_id = sorted(table.latest)[self.world.rng.randrange(len(table.latest))]
+                record_id = self.world.rng.choice(list(table.latest))
             v = self._restamp(resource, record_id, int(lag_seconds * US))
             self.store.release(self.now_us)
         return {"id": v.id, "updated_at": v.updated_at, "visible_at": fmt_us(v.visible_at)}
@@ -199,18 +205,12 @@ class Sandbox:
     def _restamp(self, resource: str, record_id: str, lag_us: int) -> Version:
         from partner_sandbox.evolve import mutate
 
-        table = self.store.tables[resource]
-        latest = table.latest[record_id]
-        record = json.loads(latest.body)
-        # Never older than the version it replaces, even on a frozen clock.
-        updated = max(self.now_us - self.world.rng.randint(0, 999_999),
-                      parse_ts(latest.updated_at) + 1)
-        mutate(self.world, resource, record)
-        record["updated_at"] = fmt_us(updated)
-        v = Version(record_id, record["updated_at"], updated + lag_us, dumps(record))
-        table.write(v)
-        self.world.emit(resource, "updated", record, updated)
-        return v
+        record = self.world.record(resource, record_id)
+        if record is None:
+            raise KeyError(f"no live {resource} record {record_id}")
+        at = self.now_us - self.world.rng.randint(0, 999_999)
+        mutate(self.world, resource, record, at)
+        return self.world.update(resource, record, at, lag=lag_us)
 
     def move_record(self, resource: str, since: str | None, before: str | None) -> bool:
         """Fault `moved_record`: update a record inside the window being read, right now."""

@@ -6,6 +6,7 @@ scale, environment and start time always give the same records.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 
 from partner_sandbox import records as rec
 from partner_sandbox.store import RESOURCES, Store, Version, dumps, id_field
-from partner_sandbox.timeutil import DAY, HOUR, US
+from partner_sandbox.timeutil import DAY, HOUR, US, fmt_us, parse_ts
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,34 @@ class World:
             first = dict(record, updated_at=record["created_at"])
             table.write(Version(rid, first["updated_at"], prior_created + 1_000_000, dumps(first)))
         table.write(Version(rid, record["updated_at"], visible, dumps(record)))
+        self.emit(resource, "created", record, updated)
+
+    def update(self, resource: str, record: dict[str, Any], at_us: int,
+               lag: int | None = None) -> Version:
+        """Write a new version of an existing record, stamped no earlier than its previous one
+        (the simulated clock may be frozen while records still change)."""
+        rid = record[id_field(resource)]
+        prev = self.store.tables[resource].latest.get(rid)
+        stamp = at_us if prev is None else max(at_us, parse_ts(prev.updated_at) + 1)
+        record["updated_at"] = fmt_us(stamp)
+        visible = stamp + (visibility_lag(self.rng) if lag is None else lag)
+        v = Version(rid, record["updated_at"], visible, dumps(record))
+        self.store.tables[resource].write(v)
+        self.emit(resource, "updated", record, stamp)
+        return v
+
+    def delete(self, resource: str, rid: str, at_us: int) -> None:
+        table = self.store.tables[resource]
+        last = table.latest.get(rid)
+        if last is None:
+            return
+        record = json.loads(last.body)
+        table.write(Version(rid, last.updated_at, at_us + visibility_lag(self.rng), b"", True))
+        self.emit(resource, "deleted", record, at_us)
+
+    def record(self, resource: str, rid: str) -> dict[str, Any] | None:
+        v = self.store.tables[resource].latest.get(rid)
+        return None if v is None else json.loads(v.body)
 
     def next_event_version(self, txn: str, event_type: str) -> int:
         # Monotonic per (transaction, type) but skipping numbers now and then, as documented.
