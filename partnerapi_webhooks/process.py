@@ -29,6 +29,7 @@ class ReceiverProcess:
         environment: str = "sandbox",
         extra_env: Mapping[str, str] | None = None,
         startup_timeout: float = 20.0,
+        port: int = 0,
     ) -> None:
         self.workdir = Path(workdir)
         self.landing = self.workdir / "landing"
@@ -42,6 +43,7 @@ class ReceiverProcess:
             **(extra_env or {}),
         }
         self.startup_timeout = startup_timeout
+        self.port = port
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.log_path = self.workdir / "receiver.log"
@@ -54,7 +56,7 @@ class ReceiverProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "a")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "partnerapi_webhooks.cli", "serve", "--port", "0"],
+            [sys.executable, "-m", "partnerapi_webhooks.cli", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -92,6 +94,12 @@ class ReceiverProcess:
     def wait_exit(self, timeout: float = 10.0) -> int:
         assert self.proc is not None
         return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush — what an OOM kill or a lost host looks like."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self) -> None:
         if self.proc is None:

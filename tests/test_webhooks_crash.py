@@ -7,11 +7,14 @@ with a power cut or an OOM kill. It is then restarted without the fault and the 
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import WebhookSender, build_notification
+from partner_sandbox.webhooks import WebhookSender, build_notification, sample_notifications
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.accept import CRASH_EXIT_CODE
 from partnerapi_webhooks.process import ReceiverProcess
@@ -92,3 +95,33 @@ def test_a_live_claim_makes_a_concurrent_delivery_wait(tmp_path: Path) -> None:
         result = WebhookSender(process.webhook_url, SECRET, max_attempts=2).deliver(notification)
     assert [a.status for a in result.attempts] == [409, 409]
     assert landed(tmp_path) == []
+
+
+def test_sigkill_during_a_load_then_restart_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """Killed at whatever point its 20 in-flight requests happen to be, then restarted."""
+    notifications = sample_notifications(300, seed=5)
+    first = ReceiverProcess(tmp_path, secrets=SECRET, extra_env=LEASE).start()
+    port = int(first.url.rsplit(":", 1)[1])
+    sender = WebhookSender(
+        first.webhook_url, SECRET, max_attempts=40, backoff_seconds=0.05, backoff_max_seconds=0.5
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(
+            sender.deliver_all, notifications, concurrency=20, duplicates=0.2, out_of_order=True
+        )
+        deadline = time.monotonic() + 60
+        while len(landed(tmp_path)) < 60 and time.monotonic() < deadline and not future.done():
+            time.sleep(0.01)
+        first.kill()
+        killed_with = len(landed(tmp_path))
+        with ReceiverProcess(tmp_path, secrets=SECRET, extra_env=LEASE, port=port):
+            report = future.result(timeout=120)
+    assert 0 < killed_with < len(notifications), "the kill must hit the middle of the load"
+    assert report.summary()["undelivered"] == 0
+    assert any(a.status is None for r in report.results for a in r.attempts)
+    ids = Counter(d["notification_id"] for d in landed(tmp_path))
+    assert set(ids) == {n["id"] for n in notifications}
+    assert max(ids.values()) == 1
+    assert DedupStore(tmp_path / "state.sqlite").counts() == {"landed": len(notifications)}
