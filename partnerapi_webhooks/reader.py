@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def list_keys(
     base = Path(root) / f"environment={environment}"
     if not base.is_dir():
         return []
-    floor = since - lookback if since is not None else None
+    floor = (since - lookback).astimezone(UTC) if since is not None else None
     floor_date = f"date={floor:%Y-%m-%d}" if floor else ""
     keys: list[str] = []
     for date_dir in sorted(p for p in base.iterdir() if p.name >= floor_date):
