@@ -121,7 +121,8 @@ def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_
         return error(400, exc.kind, str(exc), request_id)
     table = sb.store.tables[resource]
     with sb.lock:
-        if fault == "moved_record" and not sb.move_record(resource, q.since, q.before):
+        after = q.cursor.last if q.cursor else None
+        if fault == "moved_record" and not sb.move_record(resource, q.since, q.before, after):
             sb.faults_uncount(fault)
             fault = None
         lower, end = table.window(q.since, q.before, None)

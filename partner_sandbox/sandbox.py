@@ -16,7 +16,7 @@ from partner_sandbox.cursors import CursorCodec
 from partner_sandbox.faults import KINDS, FaultInjector
 from partner_sandbox.ratelimit import RateLimiter
 from partner_sandbox.store import RESOURCES, Version
-from partner_sandbox.timeutil import US, coerce_start, fmt_us
+from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
 from partner_sandbox.world import World
 
 ChangeListener = Callable[[str, str, dict[str, Any], int], None]
@@ -197,31 +197,37 @@ class Sandbox:
             table = self.store.tables[resource]
             if record_id is None:
                 record_id = self.world.rng.choice(list(table.latest))
-            v = self._restamp(resource, record_id, int(lag_seconds * US))
+            v = self._restamp(resource, record_id, int(lag_seconds * US), self.now_us)
             self.store.release(self.now_us)
         return {"id": v.id, "updated_at": v.updated_at, "visible_at": fmt_us(v.visible_at)}
 
     # -- used by the HTTP layer --------------------------------------------------------------
-    def _restamp(self, resource: str, record_id: str, lag_us: int) -> Version:
+    def _restamp(self, resource: str, record_id: str, lag_us: int, at: int) -> Version:
         from partner_sandbox.evolve import mutate
 
         record = self.world.record(resource, record_id)
         if record is None:
             raise KeyError(f"no live {resource} record {record_id}")
-        at = self.now_us - self.world.rng.randint(0, 999_999)
         mutate(self.world, resource, record, at)
         return self.world.update(resource, record, at, lag=lag_us)
 
-    def move_record(self, resource: str, since: str | None, before: str | None) -> bool:
-        """Fault `moved_record`: update a record inside the window being read, right now."""
+    def move_record(self, resource: str, since: str | None, before: str | None,
+                    after: tuple[str, str] | None) -> bool:
+        """Fault `moved_record`: update a record inside the window being read, right now —
+        mostly one the reader already has, so it shows up twice."""
         table = self.store.tables[resource]
         lo, hi = table.window(since, before, None)
+        if after is not None and self.faults.uniform(0, 1) < 0.7:
+            hi = min(hi, table.window(since, before, after)[0])
         if hi <= lo:
             return False
         record_id = table.keys[self.faults.randint(lo, hi - 1)][1]
         if record_id not in table.latest:
             return False
-        self._restamp(resource, record_id, 0)
+        # Stamped after every visible record: on a frozen clock "now" could otherwise fall
+        # behind a reader's cursor and the record would vanish from an open-ended read.
+        at = max(self.now_us, parse_ts(table.keys[-1][0]) + 1)
+        self._restamp(resource, record_id, self.now_us - at, at)  # visible at once
         self.store.release(self.now_us)
         return True
 
