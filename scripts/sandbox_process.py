@@ -7,7 +7,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,12 +20,6 @@ SANDBOX = str(Path(sys.executable).with_name("partnerapi-sandbox"))
 STARTUP_TIMEOUT_S = 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class SandboxProcess:
     def __init__(
         self,
@@ -35,13 +28,13 @@ class SandboxProcess:
         seed: int = 7,
         scale: str = "small",
         faults: str = "mild",
-        port: int | None = None,
+        port: int = 0,  # 0: the sandbox picks a free port and prints it
     ) -> None:
         self.log = log
         self.args = [
             "serve",
             "--port",
-            str(port or free_port()),
+            str(port),
             "--seed",
             str(seed),
             "--scale",
