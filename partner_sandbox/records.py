@@ -23,6 +23,7 @@ PREFIX = {
     "payments": "pay",
     "refunds": "re",
     "events": "evt",
+    "transactions": "txn",  # not a resource: the payment network's id, carried by payments
 }
 
 FIRST = ["Ada", "Bela", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana", "Ivo", "Jonas",

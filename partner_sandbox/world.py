@@ -58,7 +58,7 @@ class World:
         self.now_us = start_us  # moved forward by evolve.py
         self.rng = random.Random(f"{seed}:{environment}:world")
         self.store = Store()
-        self._n = dict.fromkeys(RESOURCES, 0)
+        self._n = dict.fromkeys((*RESOURCES, "transactions"), 0)
         self.invoice_seq = 0
         # Bookkeeping for realistic changes: only unreferenced customers/plans and lines of
         # draft invoices get hard-deleted, so truth never holds dangling references.
@@ -233,7 +233,7 @@ class World:
     def payment_with_events(self, inv: dict, status: str, at: int, initial: bool) -> dict:
         rng = self.rng
         created = at - rng.randint(1, 120) * US
-        pay = rec.payment(rng, self.new_id("payments"), "txn_" + self.new_id("payments")[4:],
+        pay = rec.payment(rng, self.new_id("payments"), self.new_id("transactions"),
                           inv["id"], inv["customer_id"], inv["total"], inv["currency"], status,
                           created, at)
         self.referenced_customers.add(inv["customer_id"])
