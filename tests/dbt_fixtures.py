@@ -137,7 +137,8 @@ class Batch:
 
 def meltano_env(db_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MELTANO_"))}
-    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", PARTNERAPI_DUCKDB_PATH=str(db_path),
+    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+               PARTNERAPI_DUCKDB_PATH=str(db_path),
                **extra)
     return env
 
@@ -162,18 +163,23 @@ class DbtResult:
 
 def dbt(db_path: Path, *args: str, utility: str = "dbt-duckdb",
         extra_env: dict[str, str] | None = None) -> DbtResult:
-    """`meltano invoke <utility> <args>` with artifacts in a directory next to the file."""
-    target_dir = db_path.parent / f"dbt_target_{db_path.stem}"
-    shutil.rmtree(target_dir, ignore_errors=True)
+    """`meltano invoke <utility> <args>` with artifacts in a directory next to the file.
+
+    Keep every warehouse file named `warehouse.duckdb` (one per directory): DuckDB names
+    the catalog after the file and dbt's views reference it, so copies must keep the name.
+    """
+    target_dir = db_path.parent / "dbt_target"
+    for artifact in ("run_results.json", "sources.json"):
+        (target_dir / artifact).unlink(missing_ok=True)
     env = meltano_env(db_path, DBT_TARGET_PATH=str(target_dir),
                       DBT_LOG_PATH=str(target_dir / "logs"), **(extra_env or {}))
     proc = subprocess.run([str(MELTANO), "invoke", utility, *args], text=True,
                           capture_output=True, cwd=ROOT, env=env, check=False)
     results: dict[str, dict[str, Any]] = {}
-    run_results = target_dir / "run_results.json"
-    if run_results.exists():
-        for r in json.loads(run_results.read_text())["results"]:
-            results[r["unique_id"]] = r
+    for artifact in ("run_results.json", "sources.json"):  # sources.json: freshness
+        if (target_dir / artifact).exists():
+            for r in json.loads((target_dir / artifact).read_text())["results"]:
+                results[r["unique_id"]] = r
     return DbtResult(proc.returncode, proc.stdout + proc.stderr, results)
 
 
@@ -359,3 +365,36 @@ def build_baseline(db_path: Path, now: datetime) -> list[Batch]:
     batches = [*baseline(now), empty_audit_tables()]
     load(db_path, *batches)
     return batches
+
+
+@dataclass
+class Warehouse:
+    path: Path
+    batches: list[Batch]
+    now: datetime
+
+
+_BASE: list[Warehouse] = []
+
+
+def base_warehouse(tmp_root: Path) -> Warehouse:
+    """The baseline loaded and built once per test session; scenarios work on copies."""
+    if not _BASE:
+        directory = tmp_root / "dbt_base"
+        directory.mkdir(parents=True, exist_ok=True)
+        path, now = directory / "warehouse.duckdb", now_hour()
+        batches = build_baseline(path, now)
+        result = dbt(path, "build")
+        assert result.returncode == 0, result.output[-5000:]
+        _BASE.append(Warehouse(path, batches, now))
+    return _BASE[0]
+
+
+def copy_warehouse(base: Warehouse, directory: Path) -> Warehouse:
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(base.path, directory / "warehouse.duckdb")
+    parse_cache = base.path.parent / "dbt_target" / "partial_parse.msgpack"
+    if parse_cache.exists():
+        (directory / "dbt_target").mkdir(exist_ok=True)
+        shutil.copy(parse_cache, directory / "dbt_target" / "partial_parse.msgpack")
+    return Warehouse(directory / "warehouse.duckdb", list(base.batches), base.now)
