@@ -62,7 +62,7 @@ def _status(snap: OpsSnapshot, cfg: OpsConfig, sink: AlertSink) -> str:
     failing = sum(len(v) for v in snap.dbt.failed.values()) if snap.dbt else None
     verdict = "OK" if not incidents else f"{len(incidents)} OPEN INCIDENT(S)"
     head = [
-        f"partnerapi [{cfg.environment}] {verdict} — as of "
+        f"partnerapi{f' [{cfg.environment}]' if cfg.environment else ''} {verdict} — as of "
         f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(now))}",
         f"freshness SLO {cfg.freshness_slo_minutes:g} min: "
         + (f"{len(stale)} stream(s) stale" if stale else "met")

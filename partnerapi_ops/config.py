@@ -44,7 +44,7 @@ class OpsConfig:
         root = Path(_env("PARTNERAPI_PROJECT_ROOT", os.getcwd())).resolve()
         return cls(
             project_root=root,
-            environment=_env("PARTNERAPI_ENVIRONMENT", "production"),
+            environment=_env("PARTNERAPI_ENVIRONMENT"),  # label for alerts; empty: none
             # Same file the tap appends to (its `summary_path` setting).
             summary_path=_path(root, _env("PARTNERAPI_SUMMARY_PATH", "output/tap_summary.jsonl")),
             run_results_path=_path(

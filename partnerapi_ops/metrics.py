@@ -216,6 +216,6 @@ def publish(snap: OpsSnapshot, cfg: OpsConfig) -> str:
             cfg.pushgateway_url,
             job=cfg.pushgateway_job,
             registry=registry_for(snap),
-            grouping_key={"environment": cfg.environment},
+            grouping_key={"environment": cfg.environment} if cfg.environment else {},
         )
     return text
