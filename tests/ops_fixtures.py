@@ -78,7 +78,9 @@ class BrownoutGate:
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self) -> None:
-                if gate.down:
+                # The token endpoint stays up: retries on the listing are what a brownout
+                # costs, and what the run summary counts (`retries.http_5xx`).
+                if gate.down and self.path.startswith("/v1/"):
                     gate.rejected += 1
                     body = json.dumps(
                         {"error": {"type": "api_error", "message": "brownout", "request_id": "x"}}

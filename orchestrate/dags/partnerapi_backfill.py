@@ -58,6 +58,8 @@ with DAG(
     windows = BashOperator.partial(
         task_id="backfill_window",
         bash_command=(
+            'TAP_PARTNERAPI__BACKFILL_RUN_ID="backfill-$PARTNERAPI_WINDOW-{{ ts_nodash }}'
+            '-{{ ti.try_number }}" '
             f'{MELTANO} run --state-id-suffix "$PARTNERAPI_WINDOW" '
             f"tap-partnerapi--backfill target-{TARGET}"
         ),

@@ -61,13 +61,28 @@ def retry_args(first_delay: timedelta, max_delay: timedelta, retries: int) -> di
     }
 
 
+def run_id_env(plugin_suffix: str) -> str:
+    """Shell prefix naming the tap run `<suffix>-<ts>-<try>` (plugin tap-partnerapi--<suffix>).
+
+    The ops checks keep sweep/reconcile/backfill runs out of the volume-anomaly baseline by
+    this prefix; the try number keeps each attempt's lineage distinct.
+    """
+    var = f"TAP_PARTNERAPI__{plugin_suffix.upper()}_RUN_ID"
+    return f"{var}={plugin_suffix}-{{{{ ts_nodash }}}}-{{{{ ti.try_number }}}} "
+
+
 def meltano_task(
-    task_id: str, args: str, timeout: timedelta, pool: str = POOL, **kwargs: Any
+    task_id: str,
+    args: str,
+    timeout: timedelta,
+    pool: str = POOL,
+    env_prefix: str = "",
+    **kwargs: Any,
 ) -> BashOperator:
     """A BashOperator running Meltano (by default against the vendor: pooled), retried, alerting."""
     return BashOperator(
         task_id=task_id,
-        bash_command=f"{MELTANO} {args}",
+        bash_command=f"{env_prefix}{MELTANO} {args}",
         cwd=str(ROOT),
         pool=pool,
         execution_timeout=timeout,

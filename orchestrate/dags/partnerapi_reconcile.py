@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
-from partnerapi_common import job, mark_healthy, meltano_task, ops_check_task, retry_args
+from partnerapi_common import (
+    job,
+    mark_healthy,
+    meltano_task,
+    ops_check_task,
+    retry_args,
+    run_id_env,
+)
 
 with DAG(
     dag_id="partnerapi_reconcile",
@@ -22,6 +29,7 @@ with DAG(
         "extract_load",
         f"run {job('reconcile')}",
         timeout=timedelta(hours=3),
+        env_prefix=run_id_env("reconcile"),
         **retry_args(timedelta(minutes=5), timedelta(minutes=40), retries=3),
     )
     extract_load >> ops_check_task()
