@@ -7,7 +7,6 @@ authenticate, maybe misbehave (faults), then route.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -15,7 +14,7 @@ from partner_sandbox import schema
 from partner_sandbox.listing import list_page
 from partner_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
 from partner_sandbox.responses import Response, error, json_response
-from partner_sandbox.store import RESOURCES
+from partner_sandbox.store import RESOURCES, dumps, loads
 from partner_sandbox.timeutil import US, http_date
 
 if TYPE_CHECKING:
@@ -103,8 +102,7 @@ class Api:
             return error(404, "not_found", f"no such {resource[:-1]}: {segments[2]}", request_id)
         body = version.body
         if sb.schema_mode != "none":
-            record = schema.apply(sb.schema_mode, resource, json.loads(body))
-            body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+            body = dumps(schema.apply(sb.schema_mode, resource, loads(body)))
         return Response(200, body, truncate=fault == "truncated_body")
 
     def _server_error(self, status: int, request_id: str) -> Response:

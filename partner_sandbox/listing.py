@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from partner_sandbox import schema
 from partner_sandbox.cursors import Cursor, InvalidCursor
 from partner_sandbox.responses import Response, error
-from partner_sandbox.store import Table
+from partner_sandbox.store import Table, dumps, loads
 from partner_sandbox.timeutil import fmt_us, parse_ts
 
 if TYPE_CHECKING:
@@ -105,10 +105,10 @@ def _project(sb: Sandbox, table: Table, ids: list[str], keys: list[tuple[str, st
         return bodies
     out = []
     for body in bodies:
-        record = schema.apply(sb.schema_mode, table.resource, json.loads(body))
+        record = schema.apply(sb.schema_mode, table.resource, loads(body))
         if fields is not None:
             record = {f: record[f] for f in fields if f in record}
-        out.append(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode())
+        out.append(dumps(record))
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -15,7 +14,7 @@ from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
 from partner_sandbox.cursors import CursorCodec
 from partner_sandbox.faults import KINDS, FaultInjector
 from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import RESOURCES, Version
+from partner_sandbox.store import RESOURCES, Version, loads
 from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
 from partner_sandbox.world import World
 
@@ -124,7 +123,7 @@ class Sandbox:
     def truth(self, resource: str) -> dict[str, dict[str, Any]]:
         with self.lock:
             current = dict(self.store.tables[resource].current)
-        return {i: schema.apply(self.schema_mode, resource, json.loads(v.body))
+        return {i: schema.apply(self.schema_mode, resource, loads(v.body))
                 for i, v in current.items()}
 
     def deleted_ids(self, resource: str) -> set[str]:

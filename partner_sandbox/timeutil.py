@@ -19,9 +19,19 @@ DAY = 24 * HOUR
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_DAYS: dict[int, str] = {}
+
+
 def fmt_us(us: int) -> str:
-    secs, frac = divmod(us, US)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
+    # Hot path of data generation: the date part is cached per day, the rest is arithmetic.
+    days, rest = divmod(us, DAY)
+    day = _DAYS.get(days)
+    if day is None:
+        day = _DAYS[days] = time.strftime("%Y-%m-%dT", time.gmtime(days * 86_400))
+    secs, frac = divmod(rest, US)
+    hours, secs = divmod(secs, 3600)
+    minutes, secs = divmod(secs, 60)
+    return f"{day}{hours:02d}:{minutes:02d}:{secs:02d}.{frac:06d}Z"
 
 
 def parse_ts(text: str) -> int:

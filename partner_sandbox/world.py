@@ -6,14 +6,13 @@ scale, environment and start time always give the same records.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from partner_sandbox import records as rec
-from partner_sandbox.store import RESOURCES, Store, Version, dumps, id_field
+from partner_sandbox.store import RESOURCES, Store, Version, dumps, id_field, loads
 from partner_sandbox.timeutil import DAY, HOUR, US, fmt_us, parse_ts
 
 
@@ -112,13 +111,13 @@ class World:
         last = table.latest.get(rid)
         if last is None:
             return
-        record = json.loads(last.body)
+        record = loads(last.body)
         table.write(Version(rid, last.updated_at, at_us + visibility_lag(self.rng), b"", True))
         self.emit(resource, "deleted", record, at_us)
 
     def record(self, resource: str, rid: str) -> dict[str, Any] | None:
         v = self.store.tables[resource].latest.get(rid)
-        return None if v is None else json.loads(v.body)
+        return None if v is None else loads(v.body)
 
     def next_event_version(self, txn: str, event_type: str) -> int:
         # Monotonic per (transaction, type) but skipping numbers now and then, as documented.
@@ -133,6 +132,8 @@ class World:
     # -- initial build -----------------------------------------------------------------------
     def build(self) -> Store:
         s, rng, now = self.scale, self.rng, self.start_us
+        for table in self.store.tables.values():
+            table.begin_bulk()
         origin = now - s.history_days * DAY
         plans = []
         for i in range(s.plans):
@@ -164,6 +165,8 @@ class World:
             self.put("subscriptions", sub, updated, prior_created=created)
         invoices = [self._initial_invoice(subs, payers, now) for _ in range(s.invoices)]
         self._initial_payments(invoices, payers, now)
+        for table in self.store.tables.values():
+            table.end_bulk(now)
         return self.store
 
     def _initial_invoice(self, subs: list, payers: list, now: int) -> tuple[dict, int]:
