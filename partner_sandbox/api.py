@@ -7,6 +7,7 @@ authenticate, maybe misbehave (faults), then route.
 from __future__ import annotations
 
 import itertools
+import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -34,7 +35,8 @@ class Api:
         self._retry_format = itertools.count()
 
     def request_id(self) -> str:
-        return f"req_{self.sb.seed:x}{next(self._ids):09d}"
+        # Globally unique like the vendor's: two sandboxes with one seed must not collide.
+        return f"req_{secrets.token_hex(6)}{next(self._ids):06d}"
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
                request_id: str) -> Response:

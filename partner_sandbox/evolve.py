@@ -270,7 +270,9 @@ def _update_event(world: World, at: int, pools: dict[str, list[str]]) -> None:
     rng = world.rng
     if world.disputes and rng.random() < 0.7:
         # Disputes change status in place: same event_id, new updated_at.
-        ev = world.record("events", rng.choice(sorted(world.disputes.values())))
+        if "disputes" not in pools:
+            pools["disputes"] = sorted(world.disputes.values())
+        ev = world.record("events", rng.choice(pools["disputes"]))
     else:
         ev = _pick(world, "events", pools)
     if ev is not None:
