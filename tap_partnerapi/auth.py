@@ -72,7 +72,10 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
     def is_token_valid(self) -> bool:
         if self.access_token is None or self._expires_at is None:
             return False
-        return time.monotonic() < self._expires_at - self._margin
+        # A margin longer than a tenth of the token's life would renew on every request
+        # and burn the 10/min token budget.
+        margin = min(self._margin, 0.1 * (self.expires_in or 0))
+        return time.monotonic() < self._expires_at - margin
 
     def invalidate(self) -> None:
         """Forget the token (after ``401 invalid_token``): the next request gets a new one."""
@@ -105,7 +108,8 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
                 self._pause(attempt, last_error)
                 continue
             server_epoch = self._clock.observe(response.headers.get("Date"))
-            self._limiter.observe(response.headers, server_epoch)
+            if response.status_code != 429:
+                self._limiter.observe(response.headers, server_epoch)
             try:
                 payload = msgspec.json.decode(response.content)
             except msgspec.DecodeError:

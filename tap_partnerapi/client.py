@@ -16,7 +16,7 @@ import typing as t
 
 import msgspec
 import requests
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
 from tap_partnerapi.clock import format_ts, parse_ts
@@ -159,10 +159,12 @@ class PartnerStream(RESTStream[str | None]):
         tap = self._tap
         headers = response.headers
         server_epoch = tap.clock.observe(headers.get("Date"))
-        tap.limiter.observe(headers, server_epoch)
+        status = response.status_code
+        if status != 429:
+            # A 429's Remaining is 0 until the window's end; its Retry-After governs.
+            tap.limiter.observe(headers, server_epoch)
         self._write_request_duration_log(
             endpoint=self.path, response=response, context=None, extra_tags=None)
-        status = response.status_code
         request_id = headers.get("X-Request-Id")
         if status == 200:
             try:
