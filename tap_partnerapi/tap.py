@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import sys
 import typing as t
 import uuid
@@ -291,7 +292,8 @@ def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
         value = config.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # Config files are read with Decimal floats.
+        if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
             errors.append(f"{name}: must be a number (got {value!r})")
         elif not low <= value <= high:
             errors.append(f"{name}: must be between {low} and {high} (got {value})")
