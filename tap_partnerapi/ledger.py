@@ -69,3 +69,22 @@ def _ts(value: t.Any) -> str | None:
     if not isinstance(value, str):
         return None
     return value if len(value) == 27 and value[-1] == "Z" else normalize_ts(value)
+
+
+def find_gaps(rows: t.Iterable[dict[str, t.Any]]) -> list[tuple[str, str, str, str]]:
+    """``(environment, stream, gap_from, gap_to)`` for every uncovered ``updated_at`` span
+    between the first and last covered instant of each (environment, stream)."""
+    spans: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for row in rows:
+        if row.get("covered_from") and row.get("covered_to"):
+            spans.setdefault((row["environment"], row["stream"]), []).append(
+                (row["covered_from"], row["covered_to"]))
+    gaps = []
+    for (environment, stream), intervals in sorted(spans.items()):
+        intervals.sort()
+        reach = intervals[0][1]
+        for start, end in intervals[1:]:
+            if start > reach:
+                gaps.append((environment, stream, reach, start))
+            reach = max(reach, end)
+    return gaps
