@@ -146,8 +146,14 @@ def meltano_env(db_path: Path, **extra: str) -> dict[str, str]:
 def load(db_path: Path, *batches: Batch) -> None:
     """Pipe the batches through the real target-duckdb into `db_path`."""
     stdin = "\n".join(line for batch in batches for line in batch.messages()) + "\n"
-    proc = subprocess.run([str(MELTANO), "invoke", "target-duckdb"], input=stdin, text=True,
-                          capture_output=True, cwd=ROOT, env=meltano_env(db_path), check=False)
+    for _attempt in range(3):
+        proc = subprocess.run([str(MELTANO), "invoke", "target-duckdb"], input=stdin,
+                              text=True, capture_output=True, cwd=ROOT,
+                              env=meltano_env(db_path), check=False)
+        # Meltano rewrites .meltano/run/target-duckdb/*logging.conf on every invocation, so
+        # a concurrent invocation (another test run) can catch it empty. Nothing was loaded.
+        if "is an empty file" not in proc.stderr:
+            break
     assert proc.returncode == 0, proc.stderr[-4000:]
 
 
@@ -209,9 +215,6 @@ def now_hour() -> datetime:
 def day_start(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
-
-def at(base: datetime, days: int = 0, seconds: int = 0) -> datetime:
-    return base + timedelta(days=days, seconds=seconds)
 
 
 # --- synthetic vendor payloads ------------------------------------------------------------
