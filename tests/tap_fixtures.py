@@ -131,3 +131,17 @@ def by_key(records: t.Iterable[dict[str, t.Any]], id_field: str = "id") -> dict:
         if key not in out or rec["updated_at"] >= out[key]["updated_at"]:
             out[key] = rec
     return out
+
+
+TARGET_DUCKDB = Path(__file__).resolve().parents[1] / ".meltano" / "loaders" / \
+    "target-duckdb" / "venv" / "bin" / "target-duckdb"
+
+
+def load_duckdb(db: Path, messages: list[dict[str, t.Any]]) -> None:
+    """Pipe a run's messages into the project's embedded loader (its own virtualenv)."""
+    config = db.with_suffix(".target.json")
+    config.write_text(json.dumps({"path": str(db), "default_target_schema": "raw"}))
+    lines = "".join(json.dumps(m) + "\n" for m in messages)
+    proc = subprocess.run([str(TARGET_DUCKDB), "--config", str(config)], input=lines,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
