@@ -183,7 +183,7 @@ def _advance_invoice(world: World, at: int, pools: dict[str, list[str]]) -> None
         inv["status"], inv["due_date"] = "open", fmt_us(at + 14 * 24 * HOUR)
         world.draft_items.pop(inv["id"], None)  # finalized lines are never deleted
     elif inv["status"] == "open":
-        outcome = rng.choices(["paid", "void", "uncollectible", "failed"], [80, 5, 3, 12])[0]
+        outcome = rec.weighted(rng, ("paid", "void", "uncollectible", "failed"), (80, 5, 3, 12))
         if outcome == "failed":
             world.payment_with_events(inv, "failed", at, False)
             return

@@ -88,3 +88,13 @@ class FaultInjector:
     def randint(self, lo: int, hi: int) -> int:
         with self._lock:
             return self._rng.randint(lo, hi)
+
+    def sample(self, population: range, k: int) -> list[int]:
+        with self._lock:
+            return self._rng.sample(population, k)
+
+    def uncount(self, kind: str | None) -> None:
+        """A picked fault that cannot apply to this request (e.g. nothing to duplicate)."""
+        if kind is not None:
+            with self._lock:
+                self.counts[kind] -= 1

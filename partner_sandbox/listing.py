@@ -117,13 +117,13 @@ def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_
     try:
         q = parse_query(sb, resource, params)
     except BadRequest as exc:
-        sb.faults_uncount(fault)
+        sb.faults.uncount(fault)
         return error(400, exc.kind, str(exc), request_id)
     table = sb.store.tables[resource]
     with sb.lock:
         after = q.cursor.last if q.cursor else None
         if fault == "moved_record" and not sb.move_record(resource, q.since, q.before, after):
-            sb.faults_uncount(fault)
+            sb.faults.uncount(fault)
             fault = None
         lower, end = table.window(q.since, q.before, None)
         start = lower
@@ -133,7 +133,7 @@ def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_
             # Start a few records early: the client sees records it already has.
             back = min(start - lower, q.page_size - 1, 50)
             if q.cursor is None or back < 1:
-                sb.faults_uncount(fault)
+                sb.faults.uncount(fault)
                 fault = None
             else:
                 start -= sb.faults.randint(1, back)
@@ -143,11 +143,11 @@ def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_
         rows = _project(sb, table, [i for _, i in keys], keys, q.fields)
     count = len(rows)
     if fault == "partial_page" and count < 1:
-        sb.faults_uncount(fault)
+        sb.faults.uncount(fault)
         fault = None
     if fault == "partial_page":
         drop = sb.faults.randint(1, max(1, count // 3))
-        keep = sorted(sb.faults_sample(range(count), count - drop))
+        keep = sorted(sb.faults.sample(range(count), count - drop))
         rows = [rows[i] for i in keep]
     next_cursor = None
     if has_more:

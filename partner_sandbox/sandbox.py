@@ -230,14 +230,6 @@ class Sandbox:
         self.store.release(self.now_us)
         return True
 
-    def faults_uncount(self, kind: str | None) -> None:
-        if kind is not None:
-            self.faults.counts[kind] -= 1
-
-    def faults_sample(self, population: range, k: int) -> list[int]:
-        with self.faults._lock:
-            return self.faults._rng.sample(population, k)
-
     def count_request(self, token: bool = False) -> None:
         with self._stats_lock:
             self._stats["requests"] += 1

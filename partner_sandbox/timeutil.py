@@ -20,10 +20,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _DAYS: dict[int, str] = {}
+# Records often format the same instant twice (created == updated). One tuple, swapped
+# atomically, so server threads never read a mismatched pair.
+_last: tuple[int, str] = (-1, "")
 
 
 def fmt_us(us: int) -> str:
     # Hot path of data generation: the date part is cached per day, the rest is arithmetic.
+    global _last
+    last = _last
+    if us == last[0]:
+        return last[1]
     days, rest = divmod(us, DAY)
     day = _DAYS.get(days)
     if day is None:
@@ -31,7 +38,9 @@ def fmt_us(us: int) -> str:
     secs, frac = divmod(rest, US)
     hours, secs = divmod(secs, 3600)
     minutes, secs = divmod(secs, 60)
-    return f"{day}{hours:02d}:{minutes:02d}:{secs:02d}.{frac:06d}Z"
+    text = f"{day}{hours:02d}:{minutes:02d}:{secs:02d}.{frac:06d}Z"
+    _last = (us, text)
+    return text
 
 
 def parse_ts(text: str) -> int:
