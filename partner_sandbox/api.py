@@ -82,8 +82,7 @@ class Api:
         if fault == "rate_limit_burst":
             seconds = sb.faults.uniform(min(5.0, sb.max_retry_after_seconds),
                                         sb.max_retry_after_seconds)
-            sb.limiter.block(client_id, sb.op_now(), seconds)
-            return self._too_many(sb.limiter.hit(client_id, sb.op_now()), request_id)
+            return self._too_many(sb.limiter.block(client_id, sb.op_now(), seconds), request_id)
         if fault in ("timeout", "slow"):
             resp = self._route(resource, segments, query, request_id, None)
             resp.delay, resp.hang_up = sb.hang_seconds, fault == "timeout"

@@ -51,11 +51,14 @@ class RateLimiter:
                 return Decision(False, self.limit, 0, reset_in, reset_in)
             return Decision(True, self.limit, remaining, reset_in, 0.0)
 
-    def block(self, key: str, now: float, seconds: float) -> None:
-        """A vendor incident: reject this client for `seconds` regardless of its usage."""
+    def block(self, key: str, now: float, seconds: float) -> Decision:
+        """A vendor incident: reject this client for `seconds` regardless of its usage (the
+        request that hits it was already counted)."""
         with self._lock:
             b = self._buckets.setdefault(key, Bucket(now))
             b.blocked_until = max(b.blocked_until, now + seconds)
+            reset_in = max(0.0, b.window_start + WINDOW_SECONDS - now)
+            return Decision(False, self.limit, 0, reset_in, b.blocked_until - now)
 
 
 def ceil_seconds(seconds: float) -> int:

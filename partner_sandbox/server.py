@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partner_sandbox.admin import handle_admin
 from partner_sandbox.responses import Response, error
@@ -23,7 +25,27 @@ class SandboxServer(ThreadingHTTPServer):
 
     def __init__(self, sb: Sandbox, host: str, port: int) -> None:
         self.sb = sb
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__((host, port), Handler)
+
+    # Keep-alive connections outlive shutdown(); remember them so stop() can close them.
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -66,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must still look like a vendor 500
             resp = error(500, "internal_error", f"sandbox bug: {exc!r}", request_id)
             if sb.verbose:
-                raise
+                traceback.print_exc()
         self._send(resp, request_id)
 
     def _send(self, resp: Response, request_id: str) -> None:
