@@ -146,3 +146,18 @@ def test_event_versions_are_monotonic_and_skip(sandbox):
         assert versions == sorted(set(versions)), "strictly increasing with business time"
         skipped |= any(b - a > 1 for a, b in zip([0, *versions], versions, strict=False))
     assert skipped
+
+
+def test_change_listeners_see_every_written_change(sandbox):
+    sb = sandbox(seed=13)
+    seen: list[tuple[str, str, str]] = []
+    sb.on_change(lambda resource, kind, record, at: seen.append(
+        (resource, kind, record[id_field(resource)])))
+    sb.advance(days=2)
+    kinds = {kind for _, kind, _ in seen}
+    assert kinds == {"created", "updated", "deleted"}
+    deleted = {(r, i) for r, kind, i in seen if kind == "deleted"}
+    visible_deletes = {(r, i) for r in RESOURCES for i in sb.deleted_ids(r)}
+    assert visible_deletes <= deleted  # a deletion may still be on its way (visibility lag)
+    created_events = {i for r, kind, i in seen if r == "events" and kind == "created"}
+    assert created_events & set(sb.truth("events"))
