@@ -1,6 +1,6 @@
 """Measure how fast the sandbox serves pages: `python -m partner_sandbox.throughput`.
 
-The server runs in its own process (one core, faults off); this client reads raw bytes over
+The server runs in its own process pinned to one core (faults off); this client reads raw bytes over
 one keep-alive connection and does not parse JSON, so the figure is the sandbox's, not a
 client's. Prints one JSON line.
 """
@@ -11,6 +11,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import re
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=5000)
     parser.add_argument("--max-records", type=int, default=1_000_000)
     parser.add_argument("--url", help="measure a running sandbox instead of starting one")
+    parser.add_argument("--cpu", type=int, default=0, help="pin the server process to this core")
     args = parser.parse_args(argv)
     proc = None
     url = args.url
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         proc = subprocess.Popen([sys.executable, "-m", "partner_sandbox.cli", "serve", "--port",
                                  "0", "--scale", args.scale, "--faults", "off",
                                  "--rate-limit-per-minute", "1000000"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                preexec_fn=lambda: os.sched_setaffinity(0, {args.cpu}))
         assert proc.stdout is not None
         url = proc.stdout.readline().strip().split("=", 1)[1]
         build = time.perf_counter() - started
