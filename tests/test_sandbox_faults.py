@@ -3,6 +3,9 @@ the contract says."""
 
 from __future__ import annotations
 
+import http.client
+import json
+
 import pytest
 import requests
 
@@ -77,8 +80,16 @@ def test_partial_page_then_repeat_returns_whole_page(sandbox):
 
 def test_truncated_body_then_repeat_succeeds(sandbox):
     sb, auth, clean = faulty(sandbox, "truncated_body")
-    with pytest.raises(requests.exceptions.RequestException):
-        get(sb, auth).json()
+    conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=10)
+    conn.request("GET", "/v1/payments?page_size=40", headers=auth)
+    resp = conn.getresponse()
+    announced = int(resp.headers["Content-Length"])
+    with pytest.raises(http.client.IncompleteRead) as exc:
+        resp.read()
+    assert 0 < len(exc.value.partial) < announced, "full length announced, body cut short"
+    with pytest.raises(ValueError):
+        json.loads(exc.value.partial)
+    conn.close()
     assert get(sb, auth).json() == clean
     assert sb.counters()["faults"]["truncated_body"] == 1
 
