@@ -50,6 +50,7 @@ class ResourceStream(PartnerStream):
             last_page: Page | None = None
             for page in self.iter_pages(context, start, end, on_restart=ledger.restart):
                 yield from self._records_of(page)
+                self.advance_bookmark(context, self._page_newest)
                 # The page's records are written; its ledger row, then the state, follow,
                 # so a bookmark is never ahead of the ledger.
                 tap.audit("coverage_ledger").emit(ledger.row(page, page.extracted_at))
@@ -78,6 +79,7 @@ class ResourceStream(PartnerStream):
             "_pa_window_start": page.window_start,
             "_pa_window_end": page.window_end,
         }
+        newest = ""
         for raw in page.data:
             version = version_of(raw)
             if seen((raw.get(id_field), version)):
@@ -96,23 +98,22 @@ class ResourceStream(PartnerStream):
             updated_at = record.get("updated_at")
             if type(updated_at) is str and len(updated_at) != 27:
                 # Bookmarks compare as strings: keep them in the one format.
-                record["updated_at"] = normalize_ts(updated_at)
+                updated_at = record["updated_at"] = normalize_ts(updated_at)
             record.update(lineage)
             record["_pa_raw"] = raw
             record["_pa_version"] = version
             stats.versions_new += 1
             stats.records += 1
+            if type(updated_at) is str and updated_at > newest:
+                newest = updated_at
             yield record
+        # Read by get_records once the page is exhausted: the bookmark moves per page.
+        self._page_newest = newest or None
 
     def _mark_window_done(self, context: dict, page: Page) -> None:
         """A closed window listed to its end is complete up to min(end, server now)."""
-        state = self.get_context_state(context)
-        done = min(context["_pa_window_end"], page.server_now)
-        if done > (state.get("replication_key_value") or ""):
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = done
-            self.state_manager.is_flushed = False
-            self._write_state_message()
+        self.advance_bookmark(context, min(context["_pa_window_end"], page.server_now))
+        self._write_state_message()
 
 
 class CustomersStream(ResourceStream):
