@@ -74,6 +74,7 @@ class BrownoutGate:
         self.upstream = upstream.rstrip("/")
         self.down = False
         self.rejected = 0
+        self.upstream_errors: list[str] = []
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,8 +105,16 @@ class BrownoutGate:
                     resp = urllib.request.urlopen(req, timeout=30)
                 except urllib.error.HTTPError as err:
                     resp = err
+                except OSError as err:  # upstream unreachable: answer as a gateway would
+                    gate.upstream_errors.append(f"{self.command} {self.path}: {err!r}")
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = resp.read()
-                self.send_response(resp.status)
+                # send_response_only: no Date/Server of the proxy's own, the sandbox's Date
+                # (its simulated clock) must reach the tap alone.
+                self.send_response_only(resp.status)
                 for k, v in resp.headers.items():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(k, v)
