@@ -29,6 +29,7 @@ class SandboxProcess:
         scale: str = "small",
         faults: str = "mild",
         port: int = 0,  # 0: the sandbox picks a free port and prints it
+        hang_seconds: float | None = None,
     ) -> None:
         self.log = log
         self.args = [
@@ -42,6 +43,8 @@ class SandboxProcess:
             "--faults",
             faults,
         ]
+        if hang_seconds is not None:
+            self.args += ["--hang-seconds", str(hang_seconds)]
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
