@@ -10,10 +10,13 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 MELTANO := $(VENV)/bin/meltano
 STAMP := $(VENV)/.installed-dev
-PLUGIN_STAMP := .meltano/.installed-plugins
+DEMO_STAMP := .meltano/.installed-demo
+TEST_STAMP := .meltano/.installed-test
 
-# Only what the demo and the tests run; target-snowflake and dbt-snowflake are for production.
-PLUGINS := tap-partnerapi target-duckdb dbt-duckdb
+# Only the plugins each command runs: target-snowflake is for production only; the tests also
+# build the dbt project on Snowflake's dialect (dbt-snowflake against fakesnow).
+DEMO_PLUGINS := tap-partnerapi target-duckdb dbt-duckdb
+TEST_PLUGINS := $(DEMO_PLUGINS) dbt-snowflake fakesnow
 
 # Belt and braces next to meltano.yml: no version check, no telemetry, no prompts.
 export MELTANO_CLI_DISABLE_VERSION_CHECK := 1
@@ -40,20 +43,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Meltano's plugin virtualenvs (uv backend). Re-installed only when meltano.yml or the
-# packaging changed; `meltano install` itself would rebuild every venv each time.
-$(PLUGIN_STAMP): $(STAMP) meltano.yml pyproject.toml
-	$(MELTANO) install $(PLUGINS)
+# Meltano's plugin virtualenvs (uv backend), re-installed only when meltano.yml or the
+# packaging changed.
+$(DEMO_STAMP): $(STAMP) meltano.yml pyproject.toml
+	$(MELTANO) install $(DEMO_PLUGINS)
 	@mkdir -p $(@D) && touch $@
 
-plugins: $(PLUGIN_STAMP)
+$(TEST_STAMP): $(STAMP) meltano.yml pyproject.toml
+	$(MELTANO) install $(TEST_PLUGINS)
+	@mkdir -p $(@D) && touch $@
 
-demo: $(PLUGIN_STAMP)
+plugins: $(TEST_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) scripts/demo.py
 
 # pytest exits 5 when it collects no test: that is a failure here, on purpose (a suite that
 # runs nothing must not pass CI).
-test: $(PLUGIN_STAMP)
+# Airflow has its own virtualenv (orchestrate/install.sh, idempotent) for the DAG tests.
+test: $(TEST_STAMP)
+	bash orchestrate/install.sh
 	$(PY) -m pytest
 
 lint: $(STAMP)
