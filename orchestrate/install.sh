@@ -25,9 +25,13 @@ if [[ -z "$uv" ]]; then
   echo "install.sh: uv not found (pip install uv, or set UV=...)" >&2
   exit 1
 fi
-python="${PYTHON:-python3.11}"
+python="${PYTHON:-}"
+if [[ -z "$python" ]]; then
+  if command -v python3.11 >/dev/null; then python=python3.11; else python=python3; fi
+fi
 
-want="$(sha256sum "$lock" | cut -d' ' -f1)"
+# The stamp covers the lock and the repo path (the .pth below points at it).
+want="$(sha256sum "$lock" | cut -d' ' -f1) $root"
 if [[ -x "$venv/bin/airflow" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   echo "orchestrate/.venv is up to date"
   exit 0

@@ -172,6 +172,8 @@ def test_backfill_dag_maps_windows_each_with_its_budget_share(
             assert c["env"]["TAP_PARTNERAPI__BACKFILL_REQUESTS_PER_MINUTE"] == "66"
             suffix = c["argv"][c["argv"].index("--state-id-suffix") + 1]
             assert suffix == c["env"]["PARTNERAPI_WINDOW"]
+            run_id = c["env"]["TAP_PARTNERAPI__BACKFILL_RUN_ID"]
+            assert run_id.startswith(f"backfill-{suffix}-") and "{{" not in run_id
     assert runs[-1]["argv"] == ["run", "dbt-duckdb:build"]
 
 
