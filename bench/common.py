@@ -1,0 +1,224 @@
+"""Shared plumbing of the benchmarks: a sandbox in its own process, tap configs and
+catalogs, and child processes measured with ``wait4`` (wall, CPU and peak RSS of that one
+process, not of the bench itself).
+
+The machine has two cores: the sandbox gets one process, the tap (or the bare client) the
+other, and the bench parent only waits, so neither measured side competes with the other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TAP = str(BIN / "tap-partnerapi")
+SANDBOX = str(BIN / "partnerapi-sandbox")
+CLIENT_ID, CLIENT_SECRET = "demo-client", "demo-secret"
+# The vendor allows 10 token requests per minute per client, and every measured process
+# starts with one: each run gets its own client id, so that no run waits on that limit.
+BENCH_CLIENTS = 200
+_next_client = iter(range(10**9))
+
+
+def next_client() -> tuple[str, str]:
+    n = next(_next_client) % BENCH_CLIENTS
+    return f"bench-{n}", f"bench-secret-{n}"
+
+
+@dataclasses.dataclass
+class Measured:
+    """One child process: wall seconds, CPU seconds (user + sys), peak RSS in MiB."""
+
+    returncode: int
+    wall: float
+    cpu: float
+    max_rss_mib: float
+    out_bytes: int = 0
+
+
+def run_measured(argv: list[str], *, stdout: Any = subprocess.DEVNULL,
+                 stderr_path: Path | None = None, env: dict[str, str] | None = None,
+                 count_stdout: bool = False, timeout: float = 900) -> Measured:
+    """Run ``argv`` and measure it alone. ``count_stdout``: read its stdout through a pipe
+    and count the bytes (what a loader would receive) instead of sending it to /dev/null."""
+    err: IO[bytes] | int = subprocess.DEVNULL
+    if stderr_path is not None:
+        err = stderr_path.open("wb")
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if count_stdout else stdout,
+                            stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
+    out_bytes = 0
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        if count_stdout:
+            assert proc.stdout is not None
+            fd = proc.stdout.fileno()
+            while chunk := os.read(fd, 1 << 20):
+                out_bytes += len(chunk)
+        # wait4: the rusage of exactly this child (ru_maxrss is KiB on Linux).
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    finally:
+        timer.cancel()
+        if hasattr(err, "close"):
+            err.close()  # type: ignore[union-attr]
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(proc.returncode, wall, usage.ru_utime + usage.ru_stime,
+                    usage.ru_maxrss / 1024, out_bytes)
+
+
+class SandboxProcess:
+    """``partnerapi-sandbox serve`` in its own process group, driven by its admin API."""
+
+    def __init__(self, log: Path, *, scale: str, seed: int = 7,
+                 rate_limit_per_minute: int = 1000, activity: float = 1.0,
+                 startup_timeout: float = 600) -> None:
+        self.log = log
+        self.startup_timeout = startup_timeout
+        self.argv = [SANDBOX, "serve", "--port", "0", "--seed", str(seed), "--scale", scale,
+                     "--faults", "off", "--rate-limit-per-minute", str(rate_limit_per_minute),
+                     "--activity", str(activity), "--client", f"{CLIENT_ID}:{CLIENT_SECRET}"]
+        for n in range(BENCH_CLIENTS):
+            self.argv += ["--client", f"bench-{n}:bench-secret-{n}"]
+        self.proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.url = ""
+
+    def start(self) -> SandboxProcess:
+        """Start building the data; :meth:`wait_ready` blocks until it serves."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     text=True, start_new_session=True)
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.started = time.monotonic()
+        return self
+
+    def wait_ready(self) -> SandboxProcess:
+        deadline = self.started + self.startup_timeout
+        while not self.url:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox exited with {self.proc.returncode}; see {self.log}")
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(f"sandbox not ready in {self.startup_timeout} s") from None
+            if line.startswith("SANDBOX_URL="):
+                self.url = line.strip().split("=", 1)[1].rstrip("/")
+        self.build_seconds = time.monotonic() - self.started
+        return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        with self.log.open("w") as fh:
+            for line in self.proc.stdout:
+                fh.write(line)
+                fh.flush()
+                self._lines.put(line)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        # The sandbox is on loopback: never through a proxy from the environment.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(req, timeout=120) as resp:
+            payload = resp.read()
+        return json.loads(payload) if payload else {}
+
+    def counters(self) -> dict[str, Any]:
+        return self.admin("GET", "/_sandbox/counters")
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start().wait_ready()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def tap_config(workdir: Path, url: str, name: str, **settings: Any) -> Path:
+    """A tap config file; ``summary_path`` is always set so the run's record count is known."""
+    client_id, client_secret = next_client()
+    config = {"api_url": url, "client_id": client_id, "client_secret": client_secret,
+              "environment": "sandbox", "page_size": 5000, "requests_per_minute": 1000,
+              "summary_path": str(workdir / f"{name}.summary.jsonl"), **settings}
+    path = workdir / f"{name}.config.json"
+    path.write_text(json.dumps(config))
+    summary = Path(config["summary_path"])
+    if summary.exists():
+        summary.unlink()
+    return path
+
+
+_CATALOG_CACHE: dict[str, Any] = {}
+
+
+def tap_catalog(workdir: Path, config: Path, streams: set[str]) -> Path:
+    """The tap's own discovered catalog with only ``streams`` selected (and the coverage
+    ledger, one row per page, which every real run writes)."""
+    if "catalog" not in _CATALOG_CACHE:
+        out = subprocess.run([TAP, "--config", str(config), "--discover"], check=True,
+                             capture_output=True, text=True, cwd=ROOT)
+        _CATALOG_CACHE["catalog"] = json.loads(out.stdout)
+    catalog = json.loads(json.dumps(_CATALOG_CACHE["catalog"]))
+    wanted = streams | {"coverage_ledger"}
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in wanted
+    path = workdir / f"catalog.{'-'.join(sorted(streams))}.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def summary_of(config: Path, stream: str) -> tuple[int, float]:
+    """(records emitted, seconds streaming) for ``stream``, from the tap's run summary.
+    The streaming time excludes interpreter start-up and discovery (~1 s), which the floor's
+    in-loop timing excludes too."""
+    summary = Path(json.loads(config.read_text())["summary_path"])
+    records, seconds = 0, 0.0
+    for line in summary.read_text().splitlines():
+        row = json.loads(line)
+        if row.get("stream") == stream:
+            records += int(row.get("records", 0))
+            seconds += float(row.get("duration_seconds", 0.0))
+    return records, seconds
+
+
+def tap_argv(config: Path, catalog: Path, state: Path | None = None) -> list[str]:
+    argv = [TAP, "--config", str(config), "--catalog", str(catalog)]
+    if state is not None:
+        argv += ["--state", str(state)]
+    return argv
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without proxies (loopback only) nor settings from the caller."""
+    return {k: v for k, v in os.environ.items()
+            if not k.lower().endswith("_proxy") and not k.startswith("TAP_PARTNERAPI")}
