@@ -24,12 +24,13 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_DISABLE_TRACKING := true
 export UV_NO_PROGRESS := 1
 
-.PHONY: help install plugins demo test lint clean
+.PHONY: help install plugins demo test lint clean bench
 
 help:
 	@echo "make demo   - sandbox -> tap -> DuckDB -> dbt, end to end, with a summary"
 	@echo "make test   - install what is needed and run the whole test suite"
 	@echo "make lint   - ruff"
+	@echo "make bench  - benchmarks, ~10 min (BENCH_ARGS=--quick: ~3 min); docs/benchmarks.md"
 	@echo "make clean  - remove the warehouse, run outputs and Meltano's installed plugins"
 
 # The dev virtualenv: Python >= 3.11, uv, this repo editable with its dev extras.
@@ -64,6 +65,9 @@ demo: $(DEMO_STAMP)
 test: $(TEST_STAMP)
 	bash orchestrate/install.sh
 	$(PY) -m pytest
+
+bench: $(PLUGIN_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
