@@ -66,7 +66,7 @@ test: $(TEST_STAMP)
 	bash orchestrate/install.sh
 	$(PY) -m pytest
 
-bench: $(PLUGIN_STAMP)
+bench: $(DEMO_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
