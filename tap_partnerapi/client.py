@@ -13,6 +13,7 @@ import logging
 import random
 import time
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import msgspec
 import requests
@@ -91,12 +92,14 @@ class PartnerStream(RESTStream[str | None]):
         """
         if self._deselects_properties:
             pop_deselected_record_properties(record, self.schema, self.mask)
+        # The page's reception time (what Singer means by time_extracted), one per page.
+        extracted = self.page_time_extracted or utc_now()
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
                 yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
                                            version=self._stream_version,
-                                           time_extracted=utc_now())
+                                           time_extracted=extracted)
 
     def _process_record(self, record: dict, child_context: t.Any = None,
                         partition_context: t.Any = None) -> None:
@@ -118,6 +121,8 @@ class PartnerStream(RESTStream[str | None]):
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = value
             self.state_manager.is_flushed = False
+
+    page_time_extracted: dt.datetime | None = None
 
     @property
     def _deselects_properties(self) -> bool:
@@ -284,48 +289,63 @@ class PartnerStream(RESTStream[str | None]):
         paginator = self.get_new_paginator()
         page_number = 0
         restarts = 0
-        with self.get_http_request_counter() as counter:
-            counter.with_context(context)
-            self._request_counter = counter
-            while not paginator.finished:
-                cursor = paginator.current_value
-                params: dict[str, t.Any] = {"page_size": size}
-                if since:
-                    params["updated_since"] = since
-                if window_end:
-                    params["updated_before"] = window_end
-                if extra_params:
-                    params.update(extra_params)
-                if cursor:
-                    params["cursor"] = cursor
-                try:
-                    page = self.fetch_page(params, context=context, cursor=cursor,
-                                           window_start=since, window_end=window_end)
-                except InvalidCursorError as exc:
-                    restarts += 1
-                    self.stats.retries["invalid_cursor"] += 1
-                    if restarts > int(self.config.get("max_retries", 8)):
-                        raise PartnerAPIError(
-                            f"{self.name}: cursor refused {restarts} times "
-                            f"(request_id={exc.request_id})", request_id=exc.request_id
-                        ) from exc
-                    self.log("Cursor refused as invalid/expired (request_id=%s); restarting "
-                             "the window at its last safe point %s", exc.request_id,
-                             safe_point, level=logging.WARNING)
-                    since = safe_point
-                    if on_restart:
-                        on_restart(safe_point)
-                    paginator = self.get_new_paginator()
-                    continue
-                page_number += 1
-                page.page_number = page_number
-                self.stats.pages += 1
-                yield page
-                if page.data:
-                    last = page.data[-1].get("updated_at")
-                    if isinstance(last, str):
-                        safe_point = last
-                paginator.advance_page(page)
+        # While the records of page N are processed, page N+1 is already being fetched:
+        # the vendor's time to build a page overlaps ours to process one. One request in
+        # flight per stream, as before; the page loop below stays strictly ordered.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{self.name}")
+
+        def request(cursor: str | None, since: str | None) -> Future[Page]:
+            params: dict[str, t.Any] = {"page_size": size}
+            if since:
+                params["updated_since"] = since
+            if window_end:
+                params["updated_before"] = window_end
+            if extra_params:
+                params.update(extra_params)
+            if cursor:
+                params["cursor"] = cursor
+            return pool.submit(self.fetch_page, params, context=context, cursor=cursor,
+                               window_start=since, window_end=window_end)
+
+        try:
+            with self.get_http_request_counter() as counter:
+                counter.with_context(context)
+                self._request_counter = counter
+                pending: Future[Page] | None = request(None, since)
+                while pending is not None:
+                    try:
+                        page = pending.result()
+                    except InvalidCursorError as exc:
+                        restarts += 1
+                        self.stats.retries["invalid_cursor"] += 1
+                        if restarts > int(self.config.get("max_retries", 8)):
+                            raise PartnerAPIError(
+                                f"{self.name}: cursor refused {restarts} times "
+                                f"(request_id={exc.request_id})", request_id=exc.request_id
+                            ) from exc
+                        self.log("Cursor refused as invalid/expired (request_id=%s); "
+                                 "restarting the window at its last safe point %s",
+                                 exc.request_id, safe_point, level=logging.WARNING)
+                        since = safe_point
+                        if on_restart:
+                            on_restart(safe_point)
+                        paginator = self.get_new_paginator()
+                        pending = request(None, since)
+                        continue
+                    paginator.advance_page(page)
+                    pending = None if paginator.finished else \
+                        request(paginator.current_value, since)
+                    page_number += 1
+                    page.page_number = page_number
+                    self.stats.pages += 1
+                    yield page
+                    if page.data:
+                        last = page.data[-1].get("updated_at")
+                        if isinstance(last, str):
+                            safe_point = last
+        finally:
+            # A closed generator (crash, record limit) must not wait for a page in flight.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # -- windows and bookmarks -----------------------------------------------------------
 

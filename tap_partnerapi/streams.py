@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_partnerapi.client import PartnerStream
-from tap_partnerapi.clock import normalize_ts
+from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
@@ -80,6 +80,7 @@ class ResourceStream(PartnerStream):
             "_pa_window_end": page.window_end,
         }
         newest = ""
+        self.page_time_extracted = parse_ts(page.extracted_at)
         for raw in page.data:
             version = version_of(raw)
             if seen((raw.get(id_field), version)):

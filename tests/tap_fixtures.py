@@ -145,3 +145,18 @@ def load_duckdb(db: Path, messages: list[dict[str, t.Any]]) -> None:
     proc = subprocess.run([str(TARGET_DUCKDB), "--config", str(config)], input=lines,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def settle(sb: t.Any, pages_served: int, timeout: float = 10.0) -> None:
+    """Wait until the sandbox has served `pages_served` listing pages.
+
+    The tap fetches page N+1 while page N is processed; a test that changes the sandbox
+    between two pages waits for that prefetch first, so the change lands deterministically
+    before the *next* request."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while sb.counters()["pages"] < pages_served:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sandbox served {sb.counters()['pages']} < {pages_served}")
+        time.sleep(0.01)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tap_fixtures import CapturingWriter, run_tap, tap_config
+from tap_fixtures import CapturingWriter, run_tap, settle, tap_config
 
 from tap_partnerapi.errors import InvalidClientError, PartnerAPIError
 from tap_partnerapi.tap import TapPartnerAPI
@@ -25,6 +25,7 @@ def test_token_expiring_mid_sync_is_renewed_once(sandbox):
     stream = tap.streams["events"]
     records = stream.get_records(None)
     seen = [next(records) for _ in range(500)]
+    settle(sb, 2)  # the second page is prefetched meanwhile
     sb.advance(minutes=16)  # the 900 s token has expired on the vendor's clock
     seen += list(records)
     assert stream.stats.retries["invalid_token"] == 1

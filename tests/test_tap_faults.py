@@ -8,7 +8,7 @@ and retried the fault - remove the handling and the data or the run breaks.
 from __future__ import annotations
 
 import pytest
-from tap_fixtures import CapturingWriter, by_key, run_tap, tap_config
+from tap_fixtures import CapturingWriter, by_key, run_tap, settle, tap_config
 
 from tap_partnerapi.tap import TapPartnerAPI
 
@@ -83,6 +83,7 @@ def test_expired_cursor_restarts_the_window_from_its_last_safe_point(sandbox):
     stream = tap.streams["events"]
     records = stream.get_records(None)
     seen = [next(records) for _ in range(500)]  # the first page
+    settle(sb, 2)  # ...and the second, prefetched meanwhile
     sb.advance(hours=25)  # cursors live 24 h: the next page's cursor is refused
     seen += list(records)
     assert stream.stats.retries["invalid_cursor"] == 1
