@@ -136,3 +136,30 @@ def test_no_secret_is_stored_for_prod() -> None:
     for plugin in PLUGINS:
         stored = set((plugin.get("config") or {}).keys())
         assert not stored & sensitive, f"{plugin['name']} stores a secret in meltano.yml"
+
+
+def selected_streams(plugin: str) -> set[str]:
+    """Streams with a selected property, from the tap's real catalog (discovery runs)."""
+    listing = meltano("select", plugin, "--list")
+    return {
+        line.split("]", 1)[1].strip().split(".", 1)[0]
+        for line in listing.splitlines()
+        if line.strip().startswith(("[selected", "[automatic"))
+    }
+
+
+def test_stream_selection_per_plugin() -> None:
+    resources = {
+        "customers",
+        "plans",
+        "subscriptions",
+        "invoices",
+        "invoice_items",
+        "payments",
+        "refunds",
+        "events",
+    }
+    audit = {"coverage_ledger", "quarantine", "schema_drift"}
+    assert selected_streams("tap-partnerapi") == resources | audit
+    # The reconciliation lists ids only; no resource stream is read twice.
+    assert selected_streams("tap-partnerapi--reconcile") == {"id_snapshots", "id_snapshot_runs"}
