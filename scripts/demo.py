@@ -81,10 +81,11 @@ def meltano(args: list[str], env: dict[str, str], log_name: str) -> float:
 
 
 def reset() -> None:
-    """Start from nothing: no warehouse, no demo outputs. Meltano state is ignored by the
-    first runs (--full-refresh) and then replaced, so re-running gives the same result."""
+    """Start from nothing: no warehouse, no dbt results, no demo outputs. Meltano state is
+    ignored by the first runs (--full-refresh) and then replaced, so re-running gives the
+    same result."""
     db = warehouse_path()
-    for path in (db, db.with_name(db.name + ".wal")):
+    for path in (db, db.with_name(db.name + ".wal"), RUN_RESULTS):
         path.unlink(missing_ok=True)
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     for old in DEMO_DIR.iterdir():
