@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ class DbtResult:
 
 
 def dbt(db_path: Path, *args: str, utility: str = "dbt-duckdb",
-        extra_env: dict[str, str] | None = None) -> DbtResult:
+        extra_env: dict[str, str] | None = None, timeout: float = 300) -> DbtResult:
     """`meltano invoke <utility> <args>` with artifacts in a directory next to the file.
 
     Keep every warehouse file named `warehouse.duckdb` (one per directory): DuckDB names
@@ -179,14 +180,23 @@ def dbt(db_path: Path, *args: str, utility: str = "dbt-duckdb",
         (target_dir / artifact).unlink(missing_ok=True)
     env = meltano_env(db_path, DBT_TARGET_PATH=str(target_dir),
                       DBT_LOG_PATH=str(target_dir / "logs"), **(extra_env or {}))
-    proc = subprocess.run([str(MELTANO), "invoke", utility, *args], text=True,
-                          capture_output=True, cwd=ROOT, env=env, check=False)
+    # Own process group: on a hang (an emulator that stops answering) kill dbt too, not
+    # only the meltano wrapper, so nothing outlives the test.
+    proc = subprocess.Popen([str(MELTANO), "invoke", utility, *args], text=True, cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err += f"\nkilled after {timeout} s"
     results: dict[str, dict[str, Any]] = {}
     for artifact in ("run_results.json", "sources.json"):  # sources.json: freshness
         if (target_dir / artifact).exists():
             for r in json.loads((target_dir / artifact).read_text())["results"]:
                 results[r["unique_id"]] = r
-    return DbtResult(proc.returncode, proc.stdout + proc.stderr, results)
+    return DbtResult(proc.returncode, out + err, results)
 
 
 def query(db_path: Path, sql: str) -> list[tuple]:

@@ -31,7 +31,7 @@
     re-merge every row whose delete flag changes, even without a new raw version. -#}
 {% macro mart_current(resource, deletable=false) -%}
 {%- set id = resource_id(resource) -%}
-{{ config(unique_key=['environment', id], incremental_strategy='merge') }}
+{{ config(unique_key=['environment', id]) }}
 with changed as (
     {{ changed_keys(resource) }}
     {%- if deletable and is_incremental() %}
@@ -62,7 +62,7 @@ left join {{ ref('int_deleted_ids') }} as d
     intervals of all its versions, so a late older version slots in between. -#}
 {% macro mart_history(resource) -%}
 {%- set id = resource_id(resource) -%}
-{{ config(unique_key=['environment', id, '_pa_version'], incremental_strategy='merge') }}
+{{ config(unique_key=['environment', id, '_pa_version']) }}
 with changed as (
     {{ changed_keys(resource) }}
 ),

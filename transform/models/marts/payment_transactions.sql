@@ -3,7 +3,7 @@
 -- monotonic but may skip numbers, and may arrive in any order); across types the state
 -- follows the lifecycle's precedence (a chargeback outcome beats a dispute, which beats a
 -- refund, ...), not arrival order.
-{{ config(unique_key=['environment', 'transaction_id'], incremental_strategy='merge') }}
+{{ config(unique_key=['environment', 'transaction_id']) }}
 
 with changed as (
     {{ changed_keys('events', 'transaction_id') }}
