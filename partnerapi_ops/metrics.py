@@ -8,6 +8,7 @@ Pushgateway when one is configured.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from partnerapi_ops.sources import (
     read_warehouse,
 )
 
+log = logging.getLogger(__name__)
 P = "partnerapi_"
 LABELS = ["environment", "stream"]
 
@@ -212,10 +214,14 @@ def publish(snap: OpsSnapshot, cfg: OpsConfig) -> str:
     tmp.write_text(text)
     tmp.replace(path)
     if cfg.pushgateway_url:
-        push_to_gateway(
-            cfg.pushgateway_url,
-            job=cfg.pushgateway_job,
-            registry=registry_for(snap),
-            grouping_key={"environment": cfg.environment} if cfg.environment else {},
-        )
+        try:
+            push_to_gateway(
+                cfg.pushgateway_url,
+                job=cfg.pushgateway_job,
+                registry=registry_for(snap),
+                grouping_key={"environment": cfg.environment} if cfg.environment else {},
+            )
+        except OSError as exc:
+            # The textfile is written; a Pushgateway outage must not fail the health check.
+            log.warning("push to %s failed: %s", cfg.pushgateway_url, exc)
     return text

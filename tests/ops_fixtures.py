@@ -156,12 +156,12 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def airflow(
-    args: list[str], env: dict[str, str], timeout: float = 300
+    args: list[str], env: dict[str, str], timeout: float = 300, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(AIRFLOW_VENV / "bin" / "airflow"), *args],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

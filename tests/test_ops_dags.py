@@ -5,11 +5,14 @@ file only. Airflow lives in orchestrate/.venv (`orchestrate/install.sh`), never 
 from __future__ import annotations
 
 import json
+import shutil
 import stat
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_fixtures import AIRFLOW_VENV, DAGS, airflow, airflow_env, airflow_python
+from ops_fixtures import AIRFLOW_VENV, DAGS, ROOT, airflow, airflow_env, airflow_python
 from ops_fixtures import webhook_receiver as receiver_cm
 
 if not (AIRFLOW_VENV / "bin" / "airflow").exists():
@@ -84,7 +87,6 @@ def stub(tmp_path: Path) -> dict[str, str]:
         "PARTNERAPI_MELTANO_CMD": str(script),
         "STUB_CALLS": str(tmp_path / "calls.jsonl"),
         # The real ops CLI runs in ops_check, on this test's own (empty) files.
-        "PARTNERAPI_PROJECT_ROOT": str(Path(__file__).resolve().parents[1]),
         "PARTNERAPI_SUMMARY_PATH": str(tmp_path / "summary.jsonl"),
         "PARTNERAPI_DUCKDB_PATH": str(tmp_path / "absent.duckdb"),
         "PARTNERAPI_DBT_RUN_RESULTS": str(tmp_path / "run_results.json"),
@@ -92,6 +94,14 @@ def stub(tmp_path: Path) -> dict[str, str]:
         "PARTNERAPI_METRICS_TEXTFILE": str(tmp_path / "partnerapi.prom"),
         "PARTNERAPI_RETRY_DELAY_SECONDS": "1",
     }
+
+
+@pytest.fixture
+def repo_state() -> Iterator[tuple[str, Path]]:
+    """A relative incident-state path under the project's (ignored) output/, removed after."""
+    rel = f"output/ops/test-{uuid.uuid4().hex}/incidents.json"
+    yield rel, ROOT / rel
+    shutil.rmtree((ROOT / rel).parent, ignore_errors=True)
 
 
 def calls(stub: dict[str, str]) -> list[dict]:
@@ -178,28 +188,35 @@ def test_backfill_dag_maps_windows_each_with_its_budget_share(
 
 
 def test_failing_task_alerts_once_per_incident_and_resolves_once(
-    home: Path, stub: dict[str, str]
+    home: Path, stub: dict[str, str], tmp_path: Path, repo_state: tuple[str, Path]
 ) -> None:
+    # A relative state path, as deployed, and Airflow started elsewhere (as a scheduler is):
+    # the callback, mark_healthy and `partnerapi-ops` must all anchor it at the project root.
+    rel, state = repo_state
+    stub = {**stub, "PARTNERAPI_ALERT_STATE": rel}
     with receiver_cm() as hook:
         env = airflow_env(home, **stub, PARTNERAPI_ALERT_WEBHOOK_URL=hook.url, STUB_RC="1")
-        first = airflow(["dags", "test", "partnerapi_incremental"], env)
+        first = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
         assert first.returncode != 0, "the DAG run must fail when Meltano fails"
         attempts = [c for c in calls(stub) if c["argv"] == ["run", "incremental"]]
         assert len(attempts) == 3, "1 try + 2 retries, no more"
         assert hook.events() == [("open", "run_failed:partnerapi_incremental")]
         assert "failed after 3 tries" in hook.posts[0]["text"]
+        # `partnerapi-ops status` (cwd = project) sees the incident the callback opened.
+        assert "run_failed:partnerapi_incremental" in json.loads(state.read_text())["open"]
 
-        second = airflow(["dags", "test", "partnerapi_incremental"], env)
+        second = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
         assert second.returncode != 0
         assert len(hook.posts) == 1, "a lasting failure stays quiet"
 
         env["STUB_RC"] = "0"
-        healthy = airflow(["dags", "test", "partnerapi_incremental"], env)
+        healthy = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
         assert healthy.returncode == 0, healthy.stderr[-3000:]
         assert hook.events() == [
             ("open", "run_failed:partnerapi_incremental"),
             ("resolved", "run_failed:partnerapi_incremental"),
         ]
+    assert json.loads(state.read_text())["open"] == {}
 
 
 def test_dags_folder_holds_only_partnerapi_dags() -> None:

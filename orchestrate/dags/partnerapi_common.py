@@ -29,6 +29,9 @@ from airflow.sdk import task
 from partnerapi_ops.airflow_callbacks import resolve_run_failed, task_failure_callback
 
 ROOT = Path(os.environ.get("PARTNERAPI_PROJECT_ROOT") or Path(__file__).resolve().parents[2])
+# The failure callback and mark_healthy run in the Airflow task process, whose cwd is not the
+# project: anchor the sink's relative paths (incident state) where `partnerapi-ops` finds them.
+os.environ.setdefault("PARTNERAPI_PROJECT_ROOT", str(ROOT))
 MELTANO = os.environ.get("PARTNERAPI_MELTANO_CMD") or str(ROOT / ".venv/bin/meltano")
 OPS = os.environ.get("PARTNERAPI_OPS_CMD") or str(ROOT / ".venv/bin/partnerapi-ops")
 TARGET = os.environ.get("PARTNERAPI_TARGET", "duckdb")
