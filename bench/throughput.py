@@ -25,6 +25,8 @@ from bench.common import (
     tap_config,
 )
 
+FAR_FUTURE = "2100-01-01T00:00:00Z"
+
 
 def run_floor(sb: SandboxProcess, workdir: Path, resource: str, decoder: str = "json",
               since: str | None = None) -> dict[str, Any]:
@@ -94,6 +96,14 @@ def measure(sb: SandboxProcess, workdir: Path, resource: str, repeats: int) -> d
                     **({"start_date": since} if since else {}))
     api_mb = floor["api_bytes"] / 1e6
     singer_mb = sized.measured.out_bytes / 1e6 * tap.records / max(sized.records, 1)
+    # CPU per record of the sync alone: the start-up (interpreter, imports, discovery,
+    # token, one empty page) is measured by a run that lists nothing and is subtracted.
+    # On a shared machine this is the steadiest figure: what one whole core would give.
+    empty_tap = run_tap(sb, workdir, resource, f"tap.{resource}.empty",
+                        start_date=FAR_FUTURE)
+    empty_floor = run_floor(sb, workdir, resource, "json", since=FAR_FUTURE)
+    tap_sync_cpu = max(tap.measured.cpu - empty_tap.measured.cpu, 1e-9)
+    floor_sync_cpu = max(floor["cpu"] - empty_floor["cpu"], 1e-9)
     floor_rps = floor["records"] / floor["seconds"]
     msgspec_rps = floors["msgspec"]["records"] / floors["msgspec"]["seconds"]
     return {
@@ -110,5 +120,9 @@ def measure(sb: SandboxProcess, workdir: Path, resource: str, repeats: int) -> d
         "floor_max_rss_mib": floor["max_rss_mib"],
         "floor_api_mbps": api_mb / floor["seconds"], "floor_msgspec_rps": msgspec_rps,
         "ratio_vs_floor": tap.rps / floor_rps, "ratio_vs_msgspec_floor": tap.rps / msgspec_rps,
+        "tap_startup_cpu": empty_tap.measured.cpu,
+        "tap_rps_per_core": tap.records / tap_sync_cpu,
+        "floor_rps_per_core": floor["records"] / floor_sync_cpu,
+        "ratio_per_core": floor_sync_cpu / tap_sync_cpu,
         "boundaries": floor["boundaries"],
     }
