@@ -50,7 +50,8 @@ def _status(snap: OpsSnapshot, cfg: OpsConfig, sink: AlertSink) -> str:
                 str(sum(last.retries.values())) if last else "-",
                 str(last.http_429 or 0) if last else "-",
                 f"{float(last.rate_limit_wait_seconds or 0):.0f}s" if last else "-",
-                _ago(now, wh.newest_updated_at.get(key)) if wh else "?",
+                (_ago(now, wh.newest_updated_at.get(key)) if wh else "?")
+                + ("!" if (snap.staleness_seconds(key) or 0) > slo else ""),
                 _ago(now, wh.covered_to.get(key)) if wh else "?",
                 str(wh.coverage_gaps.get(key, 0)) if wh else "?",
                 str(last.quarantined or 0) if last else "-",
@@ -60,11 +61,22 @@ def _status(snap: OpsSnapshot, cfg: OpsConfig, sink: AlertSink) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     stale = [k for k in snap.streams() if (snap.staleness_seconds(k) or 0) > slo]
     failing = sum(len(v) for v in snap.dbt.failed.values()) if snap.dbt else None
-    verdict = "OK" if not incidents else f"{len(incidents)} OPEN INCIDENT(S)"
+    failed_runs = [k for k in snap.streams() if (last := snap.last(k)) and not last.ok]
+    problems = [
+        f"{n} {what}"
+        for n, what in (
+            (len(incidents), "open incident(s)"),
+            (len(stale), "stale stream(s)"),
+            (len(failed_runs), "stream(s) whose last run failed"),
+            (failing or 0, "failing dbt test(s)"),
+        )
+        if n
+    ]
+    verdict = "NOT OK: " + ", ".join(problems) if problems else "OK"
     head = [
         f"partnerapi{f' [{cfg.environment}]' if cfg.environment else ''} {verdict} — as of "
         f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(now))}",
-        f"freshness SLO {cfg.freshness_slo_minutes:g} min: "
+        f"freshness SLO {cfg.freshness_slo_minutes:g} min (! = beyond it): "
         + (f"{len(stale)} stream(s) stale" if stale else "met")
         + ("" if snap.warehouse else " (warehouse absent or busy: not evaluated)"),
         "dbt tests: "

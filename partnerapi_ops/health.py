@@ -66,8 +66,10 @@ def _anomalies(snap: OpsSnapshot, cfg: OpsConfig) -> list[Alert]:
     for (env, stream), series in sorted(snap.runs.items()):
         # Only successful incremental runs are comparable with each other (backfill and sweep
         # runs read other windows; a failed run's volume says nothing).
+        # A later sweep/backfill/failed run leaves the verdict of the last incremental run
+        # standing (neither reopens nor resolves the incident).
         runs = [s for s in series if s.ok and s.is_incremental]
-        if len(runs) <= cfg.anomaly_min_history or series[-1] is not runs[-1]:
+        if len(runs) <= cfg.anomaly_min_history:
             continue
         latest = int(runs[-1].versions_new or 0)
         base = [int(s.versions_new or 0) for s in runs[-1 - ANOMALY_BASELINE_RUNS : -1]]

@@ -195,7 +195,7 @@ def test_check_opens_each_kind_once_and_resolves_when_healthy(tmp_path: Path) ->
         assert all(e == "open" for e, _ in hook.events())
 
         status = ops([*now, "status"], env)
-        assert "6 OPEN INCIDENT(S)" in status
+        assert "NOT OK: 6 open incident(s), 2 stale stream(s), 1 failing dbt test(s)" in status
         assert "freshness:sandbox" in status and "invoices" in status
 
         got = samples((tmp_path / "partnerapi.prom").read_text())
