@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import time
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -123,6 +124,7 @@ class PartnerStream(RESTStream[str | None]):
             self.state_manager.is_flushed = False
 
     page_time_extracted: dt.datetime | None = None
+    _abandoned = threading.Event()  # replaced per listing by iter_pages
 
     @property
     def _deselects_properties(self) -> bool:
@@ -159,6 +161,8 @@ class PartnerStream(RESTStream[str | None]):
         after_401 = False
         stats = self.stats
         while True:
+            if self._abandoned.is_set():
+                raise RetriesExhaustedError(f"{self.name}: listing abandoned")
             prepared = self.build_prepared_request(
                 method="GET", url=url, params=params, headers=self.http_headers)
             stats.rate_limit_wait_seconds += tap.limiter.acquire()
@@ -205,7 +209,7 @@ class PartnerStream(RESTStream[str | None]):
                      self.name, cursor, cause, detail or "no response",
                      failures + rate_limited + 1, wait, level=logging.WARNING)
             if wait:
-                time.sleep(wait)
+                self._abandoned.wait(wait)
 
     def _check_response(self, response: requests.Response, params: dict[str, t.Any],
                         cursor: str | None, window_start: str | None,
@@ -293,6 +297,7 @@ class PartnerStream(RESTStream[str | None]):
         # the vendor's time to build a page overlaps ours to process one. One request in
         # flight per stream, as before; the page loop below stays strictly ordered.
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fetch-{self.name}")
+        self._abandoned = threading.Event()
 
         def request(cursor: str | None, since: str | None) -> Future[Page]:
             params: dict[str, t.Any] = {"page_size": size}
@@ -344,7 +349,9 @@ class PartnerStream(RESTStream[str | None]):
                         if isinstance(last, str):
                             safe_point = last
         finally:
-            # A closed generator (crash, record limit) must not wait for a page in flight.
+            # A closed generator (crash, record limit) must not wait for a page in flight,
+            # nor leave it retrying for max_retry_seconds: the fetch gives up at once.
+            self._abandoned.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
     # -- windows and bookmarks -----------------------------------------------------------

@@ -36,13 +36,14 @@ class ResourceStream(PartnerStream):
         return self._tap.window_partitions()
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        window = self.window_for(context)
-        if window is None:
-            return
-        start, end = window
         tap = self._tap
         stats = self.stats
         stats.start()
+        window = self.window_for(context)
+        if window is None:
+            stats.finish()
+            return
+        start, end = window
         ledger = LedgerTracker(environment=tap.environment, stream=self.name,
                                run_id=tap.run_id, window_start=start)
         self.log("Listing %s updated in [%s, %s)", self.name, start, end or "open end")
