@@ -27,6 +27,8 @@ if t.TYPE_CHECKING:
 TOKEN_REQUESTS_PER_MINUTE = 10
 TOKEN_WINDOW_SECONDS = 61.0
 TOKEN_ATTEMPTS = 5
+UNREACHABLE_ATTEMPTS = 3  # a host that never answered: fail fast (design.md)
+UNREACHABLE_SECONDS = 45.0
 
 logger = logging.getLogger("tap_partnerapi.auth")
 
@@ -51,6 +53,9 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
             client_secret=client_secret,
         )
         self.logger = logger
+        # The SDK's session retries POSTs inside urllib3 (minutes against a host that does
+        # not resolve); retries here are ours, bounded and logged.
+        self._session = requests.Session()
         self._limiter = limiter
         self._clock = clock
         self._timeout = timeout
@@ -93,6 +98,7 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
     def update_access_token(self) -> None:
         """Fetch a token; transient failures are retried within the 10/min budget."""
         last_error = "no attempt"
+        started = time.monotonic()
         for attempt in range(1, TOKEN_ATTEMPTS + 1):
             self._respect_token_limit()
             self._limiter.acquire()
@@ -104,7 +110,16 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
                     headers={"Accept": "application/json"}, timeout=self._timeout,
                 )
             except requests.exceptions.RequestException as exc:
-                last_error = f"{type(exc).__name__}"
+                last_error = f"{type(exc).__name__}: {exc}"
+                if not self._clock.known and (
+                        attempt >= UNREACHABLE_ATTEMPTS
+                        or time.monotonic() - started > UNREACHABLE_SECONDS):
+                    # Never got a single answer from this host: a wrong api_url, a DNS or
+                    # firewall problem. Say so now rather than after the whole retry budget.
+                    raise PartnerAPIError(
+                        f"Cannot reach the Partner API at {self.auth_endpoint} after "
+                        f"{attempt} attempts ({last_error}); check the setting api_url"
+                    ) from exc
                 self._pause(attempt, last_error)
                 continue
             server_epoch = self._clock.observe(response.headers.get("Date"))
@@ -146,7 +161,8 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
                 f"{message or ''} (request_id={request_id})",
                 status=response.status_code, error_type=error_type, request_id=request_id,
             )
-        raise PartnerAPIError(f"Could not obtain an access token: {last_error}")
+        raise PartnerAPIError(
+            f"Could not obtain an access token from {self.auth_endpoint}: {last_error}")
 
     def _pause(self, attempt: int, reason: str) -> None:
         wait = min(30.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)

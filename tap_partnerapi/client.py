@@ -177,7 +177,7 @@ class PartnerStream(RESTStream[str | None]):
             except requests.exceptions.ConnectionError as exc:
                 # requests reports a read timeout during the body as a ConnectionError.
                 cause = "timeout" if "timed out" in str(exc) else "connection"
-                detail = type(exc).__name__
+                detail = f"{type(exc).__name__} from {prepared.url}"
             else:
                 self._request_counter.increment()
                 page_or_cause = self._check_response(

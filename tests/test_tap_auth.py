@@ -60,3 +60,13 @@ def test_secret_is_never_logged(sandbox, caplog):
     with pytest.raises(PartnerAPIError):
         run_tap(tap_config(sb, client_secret="demo-secret"), streams=["plans"])
     assert "demo-secret" not in caplog.text
+
+
+@pytest.mark.parametrize("api_url", ["http://127.0.0.1:9", "https://api.partner.invalid"])
+def test_unreachable_host_fails_fast_naming_it(api_url):
+    config = {"api_url": api_url, "client_id": "x", "client_secret": "y",
+              "environment": "production"}
+    with pytest.raises(PartnerAPIError, match="Cannot reach the Partner API") as info:
+        run_tap(config, streams=["plans"])
+    assert api_url.split("//")[1] in str(info.value)
+    assert "api_url" in str(info.value)
