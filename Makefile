@@ -24,13 +24,14 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_DISABLE_TRACKING := true
 export UV_NO_PROGRESS := 1
 
-.PHONY: help install plugins demo test lint clean bench
+.PHONY: help install plugins demo test lint clean bench chaos
 
 help:
 	@echo "make demo   - sandbox -> tap -> DuckDB -> dbt, end to end, with a summary"
 	@echo "make test   - install what is needed and run the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks, ~10 min (BENCH_ARGS=--quick: ~3 min); docs/benchmarks.md"
+	@echo "make chaos  - 20 cycles of the real pipeline under heavy faults vs ground truth (CHAOS_ARGS)"
 	@echo "make clean  - remove the warehouse, run outputs and Meltano's installed plugins"
 
 # The dev virtualenv: Python >= 3.11, uv, this repo editable with its dev extras.
@@ -68,6 +69,10 @@ test: $(TEST_STAMP)
 
 bench: $(DEMO_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# docs/reliability.md; e.g. CHAOS_ARGS="--overlap-hours 0 --expect-mismatches --cycles 3".
+chaos: $(DEMO_STAMP)
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
