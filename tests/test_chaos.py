@@ -17,11 +17,13 @@ late records it loses (see docs/reliability.md).
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from chaos.figures import figures_table
+from chaos.pipeline import MELTANO_BIN, ROOT, Pipeline
 from chaos.scenario import ChaosConfig, ChaosReport, run_convergence
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1500)]
@@ -78,6 +80,28 @@ def test_rename_is_quarantined_never_loaded_as_null(report: ChaosReport) -> None
     assert rename.quarantined_ids, "no invoice quarantined although the vendor renamed"
     assert rename.null_amount_due == dict.fromkeys(rename.null_amount_due, 0), \
         rename.null_amount_due
+
+
+# -- defects found in other parts (xfail strict: they turn red once fixed, drop the mark) --
+
+
+@pytest.mark.xfail(strict=True, reason="transform/: before the first reconciliation the raw "
+                   "id_snapshots tables do not exist and the incremental job's dbt build fails "
+                   "(design.md asks dbt to read a missing raw table as empty)")
+def test_first_incremental_job_succeeds_before_any_reconciliation(report: ChaosReport) -> None:
+    assert not report.tolerated_failures, report.tolerated_failures
+
+
+@pytest.mark.xfail(strict=True, reason="meltano.yml: Meltano 4.4.1 crashes ('Object of type "
+                   "Decimal is not JSON serializable') on any `kind: decimal` setting given as "
+                   "an env var, e.g. TAP_PARTNERAPI_OVERLAP_HOURS")
+def test_decimal_setting_from_env_var(tmp_path: Path) -> None:
+    env = Pipeline(tmp_path, "http://127.0.0.1:9", {}).env
+    env["TAP_PARTNERAPI_OVERLAP_HOURS"] = "0.5"
+    proc = subprocess.run([MELTANO_BIN, "invoke", "--dump=config", "tap-partnerapi"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert '"overlap_hours": 0.5' in proc.stdout
 
 
 @pytest.mark.skipif(not os.environ.get("CHAOS_SAFEGUARD_DEMO"),
