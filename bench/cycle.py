@@ -52,13 +52,23 @@ WARMUP = ["tap-partnerapi--reconcile", "target-duckdb", "tap-partnerapi", "targe
 
 
 def _run(env: dict[str, str], log: Path, blocks: list[str]) -> tuple[float, list[dict[str, Any]]]:
-    started = time.time()
-    proc = subprocess.run([MELTANO, "--log-format=json", "run", "--timeout", "600", *blocks],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=660)
-    wall = time.time() - started
-    log.write_text(proc.stderr)
-    if proc.returncode:
-        raise RuntimeError(f"meltano run {' '.join(blocks)} exited {proc.returncode}; see {log}")
+    # Meltano writes each run's discovered catalog to .meltano/run/<plugin>/, shared by every
+    # concurrent `meltano run` of the project (other engineers' tests): a run can read a
+    # catalog half-written by another. Nothing is committed when a run fails, so one
+    # repeat measures the same delta.
+    for attempt in range(2):
+        started = time.time()
+        proc = subprocess.run([MELTANO, "--log-format=json", "run", "--timeout", "600",
+                               *blocks], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=660)
+        wall = time.time() - started
+        log.write_text(proc.stderr)
+        if proc.returncode == 0:
+            break
+        if attempt:
+            raise RuntimeError(f"meltano run {' '.join(blocks)} exited {proc.returncode}; "
+                               f"see {log}")
+        log.rename(log.with_suffix(".failed.log"))
     lines = []
     for line in proc.stderr.splitlines():
         try:

@@ -1,5 +1,6 @@
-"""Where the tap's time goes: py-spy samples one tap run (GIL-holding and idle frames
-alike), and the collapsed stacks are folded into a few named buckets.
+"""Where the tap's CPU goes: py-spy samples one tap run (threads that are running, in
+Python or in C: idle waits, GIL waits included, are not counted), and the collapsed stacks
+are folded into a few named buckets - shares of the tap's CPU.
 
 The full flame graph is left in the work directory (``profile.<name>.txt``, collapsed
 stacks: ``py-spy``'s raw format, readable by speedscope or flamegraph.pl).
@@ -21,20 +22,20 @@ PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-sp
 # Inclusive buckets: the first whose marker appears in a stack (searched leaf first) wins,
 # so each sample is counted once. Markers are "function (file" fragments of py-spy frames.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("wait for the page (socket read)", ("recv_into", "readinto (socket", "_fill_buffer",
-                                         "read (http/client", "_safe_read")),
+    ("start-up (imports)", ("_find_and_load",)),
+    ("HTTP: read the page (fetch thread)", ("recv_into", "readinto (socket", "_fill_buffer",
+                                            "read (http/client", "_safe_read", "Session.send")),
     ("rate limiter (sleep)", ("acquire (tap_partnerapi/pacing",)),
     ("decode page JSON (msgspec)", ("_check_response (tap_partnerapi/client",)),
     ("version hash (sha256 of canonical JSON)", ("version_of (tap_partnerapi/versions",)),
     ("shape check (drift)", ("check (tap_partnerapi/drift",)),
     ("dedup set", ("seen (tap_partnerapi/versions",)),
-    ("encode + write Singer message", ("format_message", "write_message",
-                                       "_write_record_message")),
+    ("encode + write Singer message", ("format_message", "write_message")),
     ("SDK deselect walk (pop_deselected_record_properties)",
      ("pop_deselected_record_properties",)),
-    ("SDK per-record work (maps, metadata, bookmarks)", ("_sync_records", "_increment_stream_state",
-                                                         "_generate_record_messages",
-                                                         "get_records (singer_sdk",)),
+    ("SDK per-record work (RecordMessage, stream map)", ("_generate_record_messages",
+                                                        "_write_record_message",
+                                                        "_increment_stream_state")),
     ("build record (lineage copy)", ("_records_of (tap_partnerapi/streams",)),
 )
 
@@ -70,7 +71,7 @@ def fold(collapsed: Path) -> dict[str, Any]:
 def profile(sb: SandboxProcess, workdir: Path, resource: str, start_date: str | None,
             name: str = "profile", command: list[str] | None = None) -> dict[str, Any]:
     out = workdir / f"{name}.{resource}.txt"
-    prefix = [PY_SPY, "record", "--format", "raw", "--rate", "200", "--idle",
+    prefix = [PY_SPY, "record", "--format", "raw", "--rate", "200",
               "--output", str(out), "--"]
     settings = {"start_date": start_date} if start_date else {}
     run = run_tap(sb, workdir, resource, f"{name}.{resource}", prefix=prefix,
