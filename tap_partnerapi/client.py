@@ -91,7 +91,8 @@ class PartnerStream(RESTStream[str | None]):
         property is selected; it runs only when something is deselected. Conformance is
         ``NONE`` (see ``TYPE_CONFORMANCE_LEVEL``).
         """
-        if self._deselects_properties:
+        # _deselect_cached: None until computed once per listing, then a bool.
+        if self._deselect_cached is not False and self._deselects_properties:
             pop_deselected_record_properties(record, self.schema, self.mask)
         # The page's reception time (what Singer means by time_extracted), one per page.
         extracted = self.page_time_extracted or utc_now()
@@ -124,6 +125,7 @@ class PartnerStream(RESTStream[str | None]):
             self.state_manager.is_flushed = False
 
     page_time_extracted: dt.datetime | None = None
+    _deselect_cached: bool | None = None
     _abandoned = threading.Event()  # replaced per listing by iter_pages
 
     @property
@@ -288,6 +290,7 @@ class PartnerStream(RESTStream[str | None]):
         """Every page of ``[window_start, window_end)``; a refused cursor restarts the
         listing at the last safe point (the last completed page's ``updated_at``)."""
         size = page_size or int(self.config.get("page_size", 5000))
+        self._deselect_cached = None  # selection is settled by now: look at it once
         since = window_start
         safe_point = window_start
         paginator = self.get_new_paginator()

@@ -52,3 +52,19 @@ def test_about_and_discover():
     keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
     assert keys["events"] == ["environment", "event_id", "_pa_version"]
     assert all("environment" in k for k in keys.values())
+
+
+def test_a_deselected_property_is_not_emitted(sandbox):
+    from tap_fixtures import CapturingWriter, select, tap_config
+
+    sb = sandbox(seed=1)
+    catalog = select(["customers"])
+    entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "customers")
+    for md in entry["metadata"]:
+        if md["breadcrumb"] == ["properties", "phone"]:
+            md["metadata"]["selected"] = False
+    writer = CapturingWriter()
+    TapPartnerAPI(config=tap_config(sb), catalog=catalog, message_writer=writer).sync_all()
+    records = [m["record"] for m in writer.messages
+               if m["type"] == "RECORD" and m["stream"] == "customers"]
+    assert records and all("phone" not in r and "email" in r for r in records)
