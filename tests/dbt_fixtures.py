@@ -92,10 +92,6 @@ def version_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def id_field(stream: str) -> str:
-    return "event_id" if stream == "events" else "id"
-
-
 @dataclass
 class Batch:
     """Singer messages for one simulated tap run."""
@@ -126,8 +122,8 @@ class Batch:
             if stream in AUDIT:
                 props, keys = AUDIT[stream]
             else:
-                props, keys = {**FIELDS[stream], **LINEAGE}, ["environment", id_field(stream),
-                                                              "_pa_version"]
+                id_key = "event_id" if stream == "events" else "id"
+                props, keys = {**FIELDS[stream], **LINEAGE}, ["environment", id_key, "_pa_version"]
             schema = {"type": "object", "properties": props}
             yield json.dumps({"type": "SCHEMA", "stream": stream, "schema": schema,
                               "key_properties": keys})
@@ -209,21 +205,8 @@ def execute(db_path: Path, sql: str) -> None:
         con.execute(sql)
 
 
-def mart_snapshot(db_path: Path, table: str, exclude: tuple[str, ...] = ()) -> list[tuple]:
-    """Every row of a mart, sorted, optionally without some columns."""
-    cols = [r[0] for r in query(db_path, f"select column_name from information_schema.columns "
-                                         f"where table_schema = 'analytics' and table_name = "
-                                         f"'{table}' order by ordinal_position")]
-    keep = ", ".join(f'"{c}"' for c in cols if c not in exclude)
-    return query(db_path, f"select {keep} from analytics.{table} order by all")
-
-
 def now_hour() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def day_start(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 
@@ -292,21 +275,16 @@ DAYS = 30
 DELETABLE = ("customers", "plans", "invoice_items")
 
 
-def daily_count(d: int) -> int:
-    """New customers (and their invoices, payments, ...) on day `d` days ago."""
-    return 1 if d == 0 else 3 + d % 3
-
-
 def baseline(now: datetime) -> list[Batch]:
     """30 days of one tap run per day (sandbox) plus colliding production ids."""
-    today = day_start(now)
+    today = now.replace(hour=0)
     batches: list[Batch] = []
     for d in range(DAYS - 1, -1, -1):
         day = today - timedelta(days=d)
         b = Batch(run_id=f"run_d{d:02d}")
         extracted = now if d == 0 else day + timedelta(hours=23, minutes=30)
         b.add("plans", plan(f"plan_{d % 3}", day, amount=1000 + d), extracted)
-        for j in range(daily_count(d)):
+        for j in range(1 if d == 0 else 3 + d % 3):  # new customers, invoices, ... that day
             t = day + timedelta(seconds=60 * j)
             cid, sid, iid, txn = f"cus_{d}_{j}", f"sub_{d}_{j}", f"in_{d}_{j}", f"txn_{d}_{j}"
             b.add("customers", customer(cid, t), extracted)
@@ -390,9 +368,18 @@ class Warehouse:
 _BASE: list[Warehouse] = []
 
 
+def ensure_installed(*plugins: tuple[str, str]) -> None:
+    """Install Meltano plugins on a fresh machine (a no-op once installed)."""
+    for kind, name in plugins or (("loader", "target-duckdb"), ("utility", "dbt-duckdb")):
+        if not (ROOT / ".meltano" / f"{kind}s" / name / "venv").exists():
+            subprocess.run([str(MELTANO), "install", kind, name], cwd=ROOT, check=True,
+                           env=meltano_env(ROOT / "unused.duckdb"), capture_output=True)
+
+
 def base_warehouse(tmp_root: Path) -> Warehouse:
     """The baseline loaded and built once per test session; scenarios work on copies."""
     if not _BASE:
+        ensure_installed()
         directory = tmp_root / "dbt_base"
         directory.mkdir(parents=True, exist_ok=True)
         path, now = directory / "warehouse.duckdb", now_hour()

@@ -22,6 +22,7 @@ from dbt_fixtures import (
     baseline,
     dbt,
     empty_audit_tables,
+    ensure_installed,
     invoice,
     now_hour,
     ts,
@@ -98,8 +99,7 @@ def snowflake_sql(port: int, sql: str, spec: Path | None = None) -> list[list]:
 
 @pytest.fixture(scope="module")
 def fakesnow_port() -> Iterator[int]:
-    if not (FAKESNOW / "bin" / "fakesnow").exists():
-        pytest.fail("fakesnow is not installed: meltano install utility fakesnow")
+    ensure_installed(("utility", "fakesnow"), ("utility", "dbt-snowflake"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
