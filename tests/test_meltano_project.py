@@ -163,3 +163,18 @@ def test_stream_selection_per_plugin() -> None:
     assert selected_streams("tap-partnerapi") == resources | audit
     # The reconciliation lists ids only; no resource stream is read twice.
     assert selected_streams("tap-partnerapi--reconcile") == {"id_snapshots", "id_snapshot_runs"}
+
+
+def test_numeric_settings_from_env_vars_reach_the_tap() -> None:
+    """Meltano 4.4.1 cannot pass a `kind: decimal` value from an env var (it crashes on
+    serialising a Decimal): the numeric settings are integers, which work."""
+    env = {
+        "TAP_PARTNERAPI_OVERLAP_HOURS": "48",
+        "TAP_PARTNERAPI_REQUEST_TIMEOUT": "30",
+        "TAP_PARTNERAPI_BACKOFF_MAX_SECONDS": "20",
+    }
+    dumped = json.loads(meltano("invoke", "--dump=config", "tap-partnerapi", env=env))
+    assert (dumped["overlap_hours"], dumped["request_timeout"]) == (48, 30)
+    assert dumped["backoff_max_seconds"] == 20
+    kinds = {s.get("kind") for p in BASE_PLUGINS for s in p.get("settings", [])}
+    assert "decimal" not in kinds
