@@ -76,13 +76,20 @@ def test_brownout_alerts_once_resolves_once_and_metrics_track_it(
         }
         for k, v in ops_settings.items():
             monkeypatch.setenv(k, v)  # the callbacks below read the sink settings from env
+        # Meltano keeps each plugin's run files in .meltano/run/<plugin>/, shared by every
+        # concurrent `meltano run` of the project: this test gets its own .meltano (system db,
+        # state, run files) around the project's installed plugins.
+        sys_dir = tmp_path / "meltano_sys"
+        sys_dir.mkdir()
+        for kind in ("extractors", "loaders"):
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "MELTANO_"))}
         env.update(
             TAP_PARTNERAPI_API_URL=gate.url,
             TAP_PARTNERAPI_SUMMARY_PATH=ops_settings["PARTNERAPI_SUMMARY_PATH"],
             TAP_PARTNERAPI_REQUESTS_PER_MINUTE="1000",
             TAP_PARTNERAPI_MAX_RETRIES=str(MAX_RETRIES),
-            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
+            MELTANO_SYS_DIR_ROOT=str(sys_dir),
             MELTANO_CLI_DISABLE_VERSION_CHECK="1",
         )
 

@@ -139,7 +139,8 @@ def test_dagbag_imports_and_dags_are_shaped_as_designed(home: Path) -> None:
     assert bf["backfill_window"]["mapped"]
     assert bf["backfill_window"]["max_active_tis_per_dag"] >= 1
     assert "tap-partnerapi--backfill" in bf["backfill_window"]["command"]
-    assert bf["dbt_build"]["pool"] != "partnerapi_vendor"
+    # DuckDB (the default target) has one writer: dbt queues in the same one-slot pool.
+    assert bf["dbt_build"]["pool"] == "partnerapi_vendor"
     for d in dags.values():
         assert d["tasks"]["ops_check"]["trigger_rule"] == "all_done"
         assert d["tasks"]["mark_healthy"]["trigger_rule"] == "all_success"

@@ -20,6 +20,7 @@ from partnerapi_common import (
     POOL,
     ROOT,
     TARGET,
+    WAREHOUSE_POOL,
     mark_healthy,
     meltano_task,
     ops_check_task,
@@ -77,8 +78,7 @@ with DAG(
         "dbt_build",
         f"run dbt-{TARGET}:build",
         timeout=timedelta(hours=2),
-        # dbt does not touch the vendor: it must not take a slot from the vendor pool.
-        pool="default_pool",
+        pool=WAREHOUSE_POOL,
         **retry_args(timedelta(minutes=1), timedelta(minutes=10), retries=2),
     )
     windows >> dbt_build

@@ -10,7 +10,7 @@ Everything is read from the environment of the Airflow processes at parse time:
 | PARTNERAPI_TARGET | `duckdb` | `duckdb` (jobs `incremental`...) or `snowflake` (`snowflake-*`) |
 | PARTNERAPI_POOL | `partnerapi_vendor` | pool capping concurrent vendor work |
 | PARTNERAPI_RETRY_DELAY_SECONDS | per DAG | first retry delay (doubles each try, bounded) |
-| PARTNERAPI_BACKFILL_CONCURRENCY | 1 duckdb / 4 snowflake | windows at once (DuckDB: one writer) |
+| PARTNERAPI_BACKFILL_CONCURRENCY | 1 | backfill windows at once (see below) |
 | PARTNERAPI_BACKFILL_RPM_BUDGET | 200 | requests/min for all backfill windows together |
 
 The alert sink reads its own settings (PARTNERAPI_ALERT_WEBHOOK_URL, PARTNERAPI_ALERT_STATE).
@@ -38,9 +38,12 @@ TARGET = os.environ.get("PARTNERAPI_TARGET", "duckdb")
 if TARGET not in ("duckdb", "snowflake"):
     raise ValueError(f"PARTNERAPI_TARGET must be duckdb or snowflake, not {TARGET!r}")
 POOL = os.environ.get("PARTNERAPI_POOL", "partnerapi_vendor")
-BACKFILL_CONCURRENCY = int(
-    os.environ.get("PARTNERAPI_BACKFILL_CONCURRENCY") or (1 if TARGET == "duckdb" else 4)
-)
+# Meltano keeps a plugin's run files (config, catalog, state) in .meltano/run/<plugin>/, shared
+# by concurrent runs of the same plugin in one project directory: windows may only run in
+# parallel when each worker has its own project copy. Hence 1 unless said otherwise.
+BACKFILL_CONCURRENCY = int(os.environ.get("PARTNERAPI_BACKFILL_CONCURRENCY") or 1)
+# DuckDB takes one writer at a time: there dbt must queue with the loads (pool of 1 slot).
+WAREHOUSE_POOL = POOL if TARGET == "duckdb" else "default_pool"
 # meltano.yml gives the backfill plugin 200/min: incremental 500 + sweep 200 + reconcile 100
 # + backfill 200 = the vendor's 1000/min per client_id.
 BACKFILL_RPM_BUDGET = int(os.environ.get("PARTNERAPI_BACKFILL_RPM_BUDGET", "200"))
