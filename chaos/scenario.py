@@ -1,7 +1,7 @@
 """The chaos scenarios: the real pipeline, many times, against a hostile sandbox.
 
 Convergence: ``cycles`` times (advance the vendor's clock; `meltano run incremental`; `meltano
-run reconcile`), with heavy faults, 15 s tokens, page-sized listings, deterministic 2 h- and
+run reconcile`), with heavy faults, 8 s tokens, page-sized listings, deterministic 2 h- and
 48 h-late records on top of the sandbox's own lags, creates/updates/hard deletes, additive
 schema changes from a third of the way in, one incremental run SIGKILLed mid-sync and run
 again, and a backfill of an already-loaded window (killed once, resumed later) interleaved
@@ -49,7 +49,7 @@ class ChaosConfig:
     backfill_cycle: int = 2  # the backfill starts here (killed), resumes the cycle after
     additive_from_cycle: int = 1
     faults: str = "heavy"
-    token_lifetime_seconds: int = 15
+    token_lifetime_seconds: int = 8  # tap runs outlive it: renewed mid-run
     page_size: int = 500
     # None: the project's own overlap settings (incremental 2 h, sweep 48 h). A number
     # overrides every tap plugin, e.g. 0 to show the late-data assertion catch it.

@@ -1,6 +1,6 @@
 """End-to-end convergence under chaos (fast variant of `make chaos`; select with `-m chaos`).
 
-The real pipeline - a `partnerapi-sandbox serve` process with heavy faults and 15 s tokens,
+The real pipeline - a `partnerapi-sandbox serve` process with heavy faults and 8 s tokens,
 `meltano run` of the project's incremental, reconcile, sweep and backfill jobs, target-duckdb,
 dbt - in an isolated corner (own Meltano system DB and sys dir, own warehouse file). One
 incremental run and one backfill run are SIGKILLed mid-sync and simply run again; the vendor's
@@ -52,9 +52,10 @@ def test_the_vendor_was_hostile(report: ChaosReport) -> None:
     assert sum(report.faults.values()) >= 10, report.faults
     assert len([k for k, n in report.faults.items() if n]) >= 5, report.faults
     assert len(report.retries) >= 3, report.retries
-    # 15 s tokens: far more tokens than tap processes, so tokens expired mid-run.
-    tap_runs = len({s["run_id"] for s in report.summaries})
-    assert report.sandbox_counters["token_requests"] > tap_runs
+    # 8 s tokens: several tap runs had to renew theirs mid-run.
+    renewed = [r.run_id for r in report.runs
+               if r.log.read_text(errors="replace").count("Requesting new access token") > 1]
+    assert len(renewed) >= 2, renewed
 
 
 def test_marts_converge_to_the_vendors_truth(report: ChaosReport) -> None:
