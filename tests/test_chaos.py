@@ -26,7 +26,7 @@ from chaos.figures import figures_table
 from chaos.pipeline import MELTANO_BIN, ROOT, Pipeline
 from chaos.scenario import MISSING_SNAPSHOT_TABLES, ChaosConfig, ChaosReport, run_convergence
 
-pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400)]  # ~15 runs of 30-80 s each
 
 FAST = {"cycles": 2, "kill_cycle": 1, "backfill_cycle": 1, "additive_from_cycle": 1,
         "sweep_every": 8}
