@@ -69,12 +69,25 @@ def _singer_lines(stream: str, records: list[dict]) -> str:
     return "".join(json.dumps(m) + "\n" for m in msgs)
 
 
+def own_sys_dir(tmp: Path) -> Path:
+    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
+    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
+    `.meltano/run/<plugin>/` and can remove each other's files."""
+    sys_dir = tmp / "meltano_sys"
+    sys_dir.mkdir(exist_ok=True)
+    for kind in ("extractors", "loaders", "utilities"):
+        if not (sys_dir / kind).exists():
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+    return sys_dir
+
+
 def _load_via_meltano(db: Path, stream: str, records: list[dict]) -> None:
     env = {
         **os.environ,
         "PARTNERAPI_DUCKDB_PATH": str(db),
         "TARGET_DUCKDB_BATCH_SIZE_ROWS": str(BATCH_SIZE),
         "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
+        "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(db.parent)),
     }
     proc = subprocess.run(
         [str(MELTANO), "invoke", "target-duckdb"],

@@ -34,6 +34,18 @@ RESOURCES = {
 STATE_ID = "dev:tap-partnerapi-to-target-duckdb"
 
 
+def own_sys_dir(tmp: Path) -> Path:
+    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
+    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
+    `.meltano/run/<plugin>/` and can remove each other's files."""
+    sys_dir = tmp / "meltano_sys"
+    sys_dir.mkdir(exist_ok=True)
+    for kind in ("extractors", "loaders", "utilities"):
+        if not (sys_dir / kind).exists():
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+    return sys_dir
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     sb = Sandbox(
@@ -63,6 +75,7 @@ def project_env(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> d
         {
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
             "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
+            "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(tmp)),
             "PARTNERAPI_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
             "TAP_PARTNERAPI_API_URL": sandbox.url,
             "TAP_PARTNERAPI_SUMMARY_PATH": str(tmp / "summary.jsonl"),

@@ -18,6 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 
 
+def own_sys_dir(tmp: Path) -> Path:
+    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
+    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
+    `.meltano/run/<plugin>/` and can remove each other's files."""
+    sys_dir = tmp / "meltano_sys"
+    sys_dir.mkdir(exist_ok=True)
+    for kind in ("extractors", "loaders", "utilities"):
+        if not (sys_dir / kind).exists():
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+    return sys_dir
+
+
 @pytest.mark.parametrize(
     "api_url", ["https://api.partner.invalid", "http://127.0.0.1:9"], ids=["dns", "refused"]
 )
@@ -27,6 +39,7 @@ def test_prod_with_a_wrong_host_fails_with_a_clear_error(api_url: str, tmp_path:
         {
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
             "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+            "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(tmp_path)),
             "PARTNERAPI_API_URL": api_url,
             "PARTNERAPI_CLIENT_ID": "prod-client",
             "PARTNERAPI_CLIENT_SECRET": "not-a-real-secret",

@@ -30,6 +30,23 @@ CLEAN_ENV = {
 }
 
 
+def own_sys_dir(tmp: Path) -> Path:
+    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
+    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
+    `.meltano/run/<plugin>/` and can remove each other's files."""
+    sys_dir = tmp / "meltano_sys"
+    sys_dir.mkdir(exist_ok=True)
+    for kind in ("extractors", "loaders", "utilities"):
+        if not (sys_dir / kind).exists():
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+    return sys_dir
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_sys_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    CLEAN_ENV["MELTANO_SYS_DIR_ROOT"] = str(own_sys_dir(tmp_path_factory.mktemp("meltano")))
+
+
 def meltano(*args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
         [MELTANO, *args],
