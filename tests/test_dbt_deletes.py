@@ -17,6 +17,8 @@ from dbt_fixtures import (
 )
 
 GUARD_TEST = "accepted_values_delete_guard_guard_status"
+# Everything a new snapshot can change: the evaluation, the guard and the deletable marts.
+AFFECTED = ("--select", "int_snapshot_missing+")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def test_complete_snapshot_flags_the_missing_ids(base: Warehouse, tmp_path: Path
     started = wh.now + timedelta(hours=1)
     load(wh.path, snapshot_batch(wh.batches, started, "snap_1",
                                  drop={"customers": ["cus_10_0"], "invoice_items": ["ii_9_1"]}))
-    result = dbt(wh.path, "build")
+    result = dbt(wh.path, "build", *AFFECTED)
     assert result.returncode == 0, result.output[-3000:]
     detected = (started + timedelta(minutes=5)).replace(tzinfo=None)
     assert flagged(wh, "customers") == [("cus_10_0", detected)]
@@ -55,7 +57,7 @@ def test_incomplete_snapshot_flags_nothing_and_fails(base: Warehouse, tmp_path: 
     wh = copy_warehouse(base, tmp_path)
     load(wh.path, snapshot_batch(wh.batches, wh.now + timedelta(hours=1), "snap_cut",
                                  drop={"customers": ["cus_10_0", "cus_11_0"]}, complete=False))
-    result = dbt(wh.path, "build")
+    result = dbt(wh.path, "build", *AFFECTED)
     assert result.returncode != 0
     assert result.status(GUARD_TEST) == ["fail"]
     assert flagged(wh, "customers") == []
@@ -66,12 +68,12 @@ def test_mass_delete_is_blocked_and_earlier_flags_stay(base: Warehouse, tmp_path
     wh = copy_warehouse(base, tmp_path)
     first = wh.now + timedelta(hours=1)
     load(wh.path, snapshot_batch(wh.batches, first, "snap_1", drop={"customers": ["cus_10_0"]}))
-    assert dbt(wh.path, "build").returncode == 0
+    assert dbt(wh.path, "build", *AFFECTED).returncode == 0
     # 12 of ~120 customers gone at once (10 %) looks like a truncated listing, not deletes.
     mass = ["cus_10_0"] + [f"cus_{d}_1" for d in range(1, 12)]
     load(wh.path, snapshot_batch(wh.batches, first + timedelta(hours=1), "snap_mass",
                                  drop={"customers": mass}))
-    result = dbt(wh.path, "build")
+    result = dbt(wh.path, "build", *AFFECTED)
     assert result.returncode != 0
     assert result.status(GUARD_TEST) == ["fail"]
     assert guard(wh)["customers"] == "mass_delete_blocked"
@@ -84,6 +86,6 @@ def test_delete_share_is_configurable(base: Warehouse, tmp_path: Path) -> None:
     mass = [f"cus_{d}_1" for d in range(1, 12)]
     load(wh.path, snapshot_batch(wh.batches, wh.now + timedelta(hours=1), "snap_mass",
                                  drop={"customers": mass}))
-    result = dbt(wh.path, "build", "--vars", "{max_delete_share: 0.2}")
+    result = dbt(wh.path, "build", *AFFECTED, "--vars", "{max_delete_share: 0.2}")
     assert result.returncode == 0, result.output[-3000:]
     assert [r[0] for r in flagged(wh, "customers")] == sorted(mass)

@@ -41,7 +41,7 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     run.add("events", event("evt_l4", TXN, "DISPUTE_UPDATED", 3, t0 + timedelta(hours=3),
                             dispute("needs_response")), wh.now)
     load(wh.path, run)
-    result = dbt(wh.path, "build")
+    result = dbt(wh.path, "build", "--select", "stg_events_versions+")
     assert result.returncode == 0, result.output[-3000:]
     return wh
 
@@ -59,7 +59,7 @@ def test_late_lower_version_and_skipped_outcome_version(first: Warehouse,
     run.add("events", event("evt_l5", TXN, "DISPUTE_UPDATED", 5, t1, dispute("lost")), later)
     run.add("events", event("evt_l9", TXN, "CHARGEBACK_WON", 4, t1, dispute("won")), later)
     load(wh.path, run)
-    assert dbt(wh.path, "build").returncode == 0
+    assert dbt(wh.path, "build", "--select", "stg_events_versions+").returncode == 0
     assert state(wh) == ("chargeback_won", "under_review", 2, 7, 5000, "eur")
     # Version 7 updated in place (same event_id, newer updated_at): the new payload counts.
     run = Batch(run_id="run_life_3")
@@ -67,7 +67,7 @@ def test_late_lower_version_and_skipped_outcome_version(first: Warehouse,
                             dispute("won"), updated=t1 + timedelta(minutes=1)),
             later + timedelta(minutes=5))
     load(wh.path, run)
-    assert dbt(wh.path, "build").returncode == 0
+    assert dbt(wh.path, "build", "--select", "stg_events_versions+").returncode == 0
     assert state(wh) == ("chargeback_won", "won", 2, 7, 5000, "eur")
     assert query(wh.path, "select count(*) from analytics.payment_events_history "
                           "where event_id = 'evt_l7'") == [(2,)]
