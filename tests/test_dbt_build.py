@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import Warehouse, base_warehouse, copy_warehouse, dbt, query
+from dbt_fixtures import Warehouse, base_warehouse, copy_warehouse, dbt, execute, query
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,15 @@ def test_source_freshness_passes_on_fresh_data(base: Warehouse, tmp_path: Path) 
     result = dbt(wh.path, "source", "freshness")
     assert result.returncode == 0, result.output[-3000:]
     assert set(result.status("source.partnerapi.raw")) == {"pass"}
+
+
+def test_build_passes_before_the_audit_streams_ever_ran(base: Warehouse, tmp_path: Path) -> None:
+    """The reconciliation job (id snapshots), quarantine and drift streams create their raw
+    tables only when first selected or first used: the project must build without them."""
+    wh = copy_warehouse(base, tmp_path)
+    execute(wh.path, "drop table raw.id_snapshots; drop table raw.id_snapshot_runs; "
+                     "drop table raw.quarantine; drop table raw.schema_drift")
+    result = dbt(wh.path, "build")
+    assert result.returncode == 0, result.output[-3000:]
+    assert query(wh.path, "select count(*) from monitoring.delete_guard") == [(0,)]
+    assert query(wh.path, "select count(*) from analytics.customers where is_deleted") == [(0,)]

@@ -52,9 +52,9 @@ def test_quarantined_record_fails_the_build(base: Warehouse, tmp_path: Path) -> 
         "unexpected_fields": ["amount_due_minor"], "_pa_raw": raw, "_pa_version": "v_q",
         "_pa_run_id": "run_q", "_pa_request_id": "req_q", "_pa_extracted_at": None})
     load(wh.path, run)
-    result = dbt(wh.path, "test", "--select", "source:raw.quarantine")
+    result = dbt(wh.path, "build", "--select", "stg_quarantine")
     assert result.returncode != 0
-    assert result.status("is_empty_raw_quarantine") == ["fail"]
+    assert result.status("is_empty_stg_quarantine") == ["fail"]
 
 
 def test_freshness_errors_when_nothing_was_read_for_a_day(base: Warehouse,

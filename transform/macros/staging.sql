@@ -39,3 +39,17 @@ select
 from ranked
 where version_rank = 1
 {%- endmacro %}
+
+{#- An audit table the tap creates only once its stream was selected (id snapshots come
+    from the reconciliation job; quarantine and drift from the first bad record). Until
+    then read an empty relation with the same columns, so the rest of the project builds. -#}
+{% macro raw_or_empty(table, columns) -%}
+    {%- set relation = source('raw', table) -%}
+    {%- if execute and adapter.get_relation(database=relation.database, schema=relation.schema,
+                                            identifier=relation.identifier) is none -%}
+        (select {% for c in columns %}null as {{ qcol(c) }}{{ ', ' if not loop.last }}{% endfor %}
+         where 1 = 0)
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}

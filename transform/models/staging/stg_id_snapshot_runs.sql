@@ -8,4 +8,4 @@ select
     cast(completed_at as timestamp) as completed_at,
     cast(id_count as bigint) as id_count,
     cast(status as varchar) as status
-from {{ source('raw', 'id_snapshot_runs') }}
+from {{ raw_or_empty('id_snapshot_runs', ['environment', 'resource', 'snapshot_id', 'run_id', 'started_at', 'completed_at', 'id_count', 'status']) }} as raw_table

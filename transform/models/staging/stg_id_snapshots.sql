@@ -7,4 +7,4 @@ select
     cast(updated_at as timestamp) as updated_at,
     cast(run_id as varchar) as run_id,
     cast(extracted_at as timestamp) as extracted_at
-from {{ source('raw', 'id_snapshots') }}
+from {{ raw_or_empty('id_snapshots', ['environment', 'resource', 'snapshot_id', 'id', 'updated_at', 'run_id', 'extracted_at']) }} as raw_table

@@ -6,4 +6,4 @@ select
     cast(first_seen_at as timestamp) as first_seen_at,
     cast(run_id as varchar) as run_id,
     cast(example_record_id as varchar) as example_record_id
-from {{ source('raw', 'schema_drift') }}
+from {{ raw_or_empty('schema_drift', ['environment', 'stream', 'field_path', 'first_seen_at', 'run_id', 'example_record_id']) }} as raw_table
