@@ -22,6 +22,9 @@ PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-sp
 # Inclusive buckets: the first whose marker appears in a stack (searched leaf first) wins,
 # so each sample is counted once. Markers are "function (file" fragments of py-spy frames.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # The prefetch thread blocked on its work queue: idle, though py-spy does not always
+    # classify that wait as idle.
+    ("idle: prefetch thread waiting for work", ("_worker (concurrent/futures/thread.py:81)",)),
     ("start-up (imports)", ("_find_and_load",)),
     ("HTTP: read the page (fetch thread)", ("recv_into", "readinto (socket", "_fill_buffer",
                                             "read (http/client", "_safe_read", "Session.send")),
