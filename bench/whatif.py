@@ -3,7 +3,9 @@ anyone changes tap_partnerapi/ (bench-only; never used in production).
 
     python -m bench.whatif --config FILE --catalog FILE
 
-``big-stdout-buffer`` (the one applied): stdout's buffer is 8 KiB, about six RECORD
+``big-stdout-buffer`` (the one applied; measured 1.14x, 1.17x, 1.06x, 0.79x, 0.87x in five
+paired runs: no reliable gain - kept as the harness for the next what-if). The hypothesis:
+stdout's buffer is 8 KiB, about six RECORD
 messages of ``events``, so the main thread makes a ``write`` syscall every few records.
 Each syscall releases the GIL; since the tap fetches page N+1 on a worker thread while it
 processes page N, the worker (reading and decoding 2 MB pages) then holds the GIL and the
