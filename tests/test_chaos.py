@@ -24,7 +24,7 @@ import pytest
 
 from chaos.figures import figures_table
 from chaos.pipeline import MELTANO_BIN, ROOT, Pipeline
-from chaos.scenario import MISSING_SNAPSHOT_TABLES, ChaosConfig, ChaosReport, run_convergence
+from chaos.scenario import ChaosConfig, ChaosReport, run_convergence
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(2400)]  # ~15 runs of 30-80 s each
 
@@ -84,14 +84,6 @@ def test_rename_is_quarantined_never_loaded_as_null(report: ChaosReport) -> None
 
 
 # -- defects found in other parts (xfail strict: they turn red once fixed, drop the mark) --
-
-
-@pytest.mark.xfail(strict=True, reason="transform/: before the first reconciliation the raw "
-                   "id_snapshots tables do not exist and the incremental job's dbt build fails "
-                   "(design.md asks dbt to read a missing raw table as empty)")
-def test_first_incremental_job_succeeds_before_any_reconciliation(report: ChaosReport) -> None:
-    known = [t for t in report.tolerated_failures if MISSING_SNAPSHOT_TABLES in t]
-    assert not known, known
 
 
 @pytest.mark.xfail(strict=True, reason="meltano.yml: Meltano 4.4.1 crashes ('Object of type "
