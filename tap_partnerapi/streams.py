@@ -9,7 +9,7 @@ from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
-from tap_partnerapi.versions import VersionDedup, version_of
+from tap_partnerapi.versions import VersionDedup, encode_version
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -83,8 +83,8 @@ class ResourceStream(PartnerStream):
         newest = ""
         self.page_time_extracted = parse_ts(page.extracted_at)
         for raw in page.data:
-            version = version_of(raw)
-            if seen((raw.get(id_field), version)):
+            version, key = encode_version(raw)
+            if seen(key):
                 stats.versions_repeated += 1
                 continue
             verdict = check(raw)

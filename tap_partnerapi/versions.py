@@ -26,8 +26,19 @@ def version_of(payload: t.Any) -> str:
     return hashlib.sha256(_encoder.encode(payload)).hexdigest()
 
 
+def encode_version(payload: t.Any) -> tuple[str, bytes]:
+    """``(_pa_version, de-dup key)`` from one encode and one hash.
+
+    The de-dup key is the first 16 bytes of the digest: the payload holds the record's
+    id, so equal keys mean the same (id, version), and 128 bits make a collision within
+    two generations of keys negligible (~2**-90).
+    """
+    digest = hashlib.sha256(_encoder.encode(payload)).digest()
+    return digest.hex(), digest[:16]
+
+
 class VersionDedup:
-    """Remembers recently emitted (id, version) keys in bounded memory.
+    """Remembers recently emitted versions (their digest keys) in bounded memory.
 
     Within one run a version can only come back from a repeated page, a cursor restart
     or a record seen again while paging - all close to where it was first seen, because
@@ -39,10 +50,11 @@ class VersionDedup:
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = max(1, capacity)
-        self._current: set[tuple[t.Any, str]] = set()
-        self._previous: set[tuple[t.Any, str]] = set()
+        # 16-byte digests, not (id, hex) tuples: ~0.1 instead of ~0.36 KiB per key.
+        self._current: set[t.Hashable] = set()
+        self._previous: set[t.Hashable] = set()
 
-    def seen(self, key: tuple[t.Any, str]) -> bool:
+    def seen(self, key: t.Hashable) -> bool:
         """True if ``key`` was already emitted; otherwise remember it and return False."""
         if key in self._current or key in self._previous:
             return True
