@@ -34,6 +34,7 @@ from tap_partnerapi.errors import (
 )
 from tap_partnerapi.pacing import parse_retry_after
 from tap_partnerapi.pagination import CursorPaginator, Page
+from tap_partnerapi.writer import can_write_directly, write_direct
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -103,6 +104,22 @@ class PartnerStream(RESTStream[str | None]):
                                            version=self._stream_version,
                                            time_extracted=extracted)
 
+    def _write_record_message(self, record: dict) -> None:
+        """As the SDK's, but written directly when nothing can change the record on its way
+        out (see ``writer.write_direct``)."""
+        direct = self._direct_write
+        if direct is None:
+            direct = self._direct_write = can_write_directly(self)
+        if not direct:
+            super()._write_record_message(record)
+            return
+        extracted = self.page_time_extracted or utc_now()
+        if extracted is not self._extracted_seen:
+            self._extracted_seen = extracted
+            self._extracted_utc = extracted.astimezone(dt.UTC)
+        write_direct(self.name, record, self._stream_version, self._extracted_utc)
+        self.state_manager.is_flushed = False
+
     def _process_record(self, record: dict, child_context: t.Any = None,
                         partition_context: t.Any = None) -> None:
         # No child streams, and partition keys (``_pa_window_*``, ``resource``) are already
@@ -125,13 +142,17 @@ class PartnerStream(RESTStream[str | None]):
             self.state_manager.is_flushed = False
 
     page_time_extracted: dt.datetime | None = None
+    _extracted_seen: dt.datetime | None = None
+    _extracted_utc: dt.datetime | None = None
+    _direct_write: bool | None = None  # decided once per listing
     _deselect_cached: bool | None = None
+    _deselect_mask: t.Any = None
     _abandoned = threading.Event()  # replaced per listing by iter_pages
 
     @property
     def _deselects_properties(self) -> bool:
         mask = self.mask
-        if getattr(self, "_deselect_mask", None) is not mask:
+        if self._deselect_mask is not mask:
             self._deselect_mask = mask
             self._deselect_cached = any(breadcrumb and not selected
                                         for breadcrumb, selected in mask.items())
@@ -290,7 +311,9 @@ class PartnerStream(RESTStream[str | None]):
         """Every page of ``[window_start, window_end)``; a refused cursor restarts the
         listing at the last safe point (the last completed page's ``updated_at``)."""
         size = page_size or int(self.config.get("page_size", 5000))
-        self._deselect_cached = None  # selection is settled by now: look at it once
+        # Selection is settled by now: look at it once per listing (every partition).
+        self._deselect_cached = self._deselect_mask = None
+        self._direct_write = None
         since = window_start
         safe_point = window_start
         paginator = self.get_new_paginator()
