@@ -86,9 +86,9 @@ def test_rename_is_quarantined_never_loaded_as_null(report: ChaosReport) -> None
 # -- defects found in other parts (xfail strict: they turn red once fixed, drop the mark) --
 
 
-@pytest.mark.xfail(strict=True, reason="meltano.yml: Meltano 4.4.1 crashes ('Object of type "
-                   "Decimal is not JSON serializable') on any `kind: decimal` setting given as "
-                   "an env var, e.g. TAP_PARTNERAPI_OVERLAP_HOURS")
+@pytest.mark.xfail(strict=True, reason="Meltano 4.4.1 crashes ('Object of type Decimal is not "
+                   "JSON serializable') on `kind: decimal` settings from env vars, so meltano.yml "
+                   "types overlap_hours as integer: fractional hours only work from meltano.yml")
 def test_decimal_setting_from_env_var(tmp_path: Path) -> None:
     env = Pipeline(tmp_path, "http://127.0.0.1:9", {}).env
     env["TAP_PARTNERAPI_OVERLAP_HOURS"] = "0.5"
