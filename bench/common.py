@@ -11,20 +11,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import queue
-import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import IO, Any
+
+from partner_sandbox.process import SandboxProcess as _Driver
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TAP = str(BIN / "tap-partnerapi")
-SANDBOX = str(BIN / "partnerapi-sandbox")
 CLIENT_ID, CLIENT_SECRET = "demo-client", "demo-secret"
 # The vendor allows 10 token requests per minute per client, and every measured process
 # starts with one: each run gets its own client id, so that no run waits on that limit.
@@ -81,86 +79,19 @@ def run_measured(argv: list[str], *, stdout: Any = subprocess.DEVNULL,
                     usage.ru_maxrss / 1024, out_bytes)
 
 
-class SandboxProcess:
-    """``partnerapi-sandbox serve`` in its own process group, driven by its admin API."""
+class SandboxProcess(_Driver):
+    """``partnerapi-sandbox serve`` for the benchmarks: faults off, the bench's clients, and
+    the measured processes' environment; ``build_seconds`` is its data build time."""
 
     def __init__(self, log: Path, *, scale: str, seed: int = 7,
                  rate_limit_per_minute: int = 1000, activity: float = 1.0,
                  startup_timeout: float = 600) -> None:
-        self.log = log
-        self.startup_timeout = startup_timeout
-        self.argv = [SANDBOX, "serve", "--port", "0", "--seed", str(seed), "--scale", scale,
-                     "--faults", "off", "--rate-limit-per-minute", str(rate_limit_per_minute),
-                     "--activity", str(activity), "--client", f"{CLIENT_ID}:{CLIENT_SECRET}"]
+        args = ["--seed", str(seed), "--scale", scale, "--faults", "off",
+                "--rate-limit-per-minute", str(rate_limit_per_minute),
+                "--activity", str(activity), "--client", f"{CLIENT_ID}:{CLIENT_SECRET}"]
         for n in range(BENCH_CLIENTS):
-            self.argv += ["--client", f"bench-{n}:bench-secret-{n}"]
-        self.proc: subprocess.Popen[str] | None = None
-        self._lines: queue.Queue[str] = queue.Queue()
-        self.url = ""
-
-    def start(self) -> SandboxProcess:
-        """Start building the data; :meth:`wait_ready` blocks until it serves."""
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     text=True, start_new_session=True, env=clean_env())
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.started = time.monotonic()
-        return self
-
-    def wait_ready(self) -> SandboxProcess:
-        deadline = self.started + self.startup_timeout
-        while not self.url:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sandbox exited with {self.proc.returncode}; see {self.log}")
-            try:
-                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RuntimeError(f"sandbox not ready in {self.startup_timeout} s") from None
-            if line.startswith("SANDBOX_URL="):
-                self.url = line.strip().split("=", 1)[1].rstrip("/")
-        self.build_seconds = time.monotonic() - self.started
-        return self
-
-    def _drain(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        with self.log.open("w") as fh:
-            for line in self.proc.stdout:
-                fh.write(line)
-                fh.flush()
-                self._lines.put(line)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        # The sandbox is on loopback: never through a proxy from the environment.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=120) as resp:
-            payload = resp.read()
-        return json.loads(payload) if payload else {}
-
-    def counters(self) -> dict[str, Any]:
-        return self.admin("GET", "/_sandbox/counters")
-
-    def __enter__(self) -> SandboxProcess:
-        return self.start().wait_ready()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+            args += ["--client", f"bench-{n}:bench-secret-{n}"]
+        super().__init__(args, log, startup_timeout=startup_timeout, env=clean_env())
 
 
 def tap_config(workdir: Path, url: str, name: str, **settings: Any) -> Path:

@@ -182,7 +182,7 @@ def _ts(value: str, hours: float) -> str:
 
 def run_convergence(cfg: ChaosConfig, *, then_rename: bool = True) -> ChaosReport:
     started = time.monotonic()
-    with SandboxProcess(cfg.workdir / "sandbox.log", sandbox_args(cfg)) as sb:
+    with SandboxProcess(sandbox_args(cfg), cfg.workdir / "sandbox.log") as sb:
         c = Chaos(cfg, sb)
         c.log(f"sandbox {sb.url}, workdir {cfg.workdir}, {cfg.cycles} cycles")
         c.incremental("c00-incremental")
