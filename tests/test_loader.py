@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from meltano_fixtures import own_sys_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).with_name("meltano")
@@ -68,17 +69,6 @@ def _singer_lines(stream: str, records: list[dict]) -> str:
     msgs.append({"type": "STATE", "value": {"bookmarks": {stream: {"n": len(records)}}}})
     return "".join(json.dumps(m) + "\n" for m in msgs)
 
-
-def own_sys_dir(tmp: Path) -> Path:
-    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
-    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
-    `.meltano/run/<plugin>/` and can remove each other's files."""
-    sys_dir = tmp / "meltano_sys"
-    sys_dir.mkdir(exist_ok=True)
-    for kind in ("extractors", "loaders", "utilities"):
-        if not (sys_dir / kind).exists():
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    return sys_dir
 
 
 def _load_via_meltano(db: Path, stream: str, records: list[dict]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from meltano_fixtures import own_sys_dir
 
 from partner_sandbox import Sandbox
 
@@ -33,17 +34,6 @@ RESOURCES = {
 }
 STATE_ID = "dev:tap-partnerapi-to-target-duckdb"
 
-
-def own_sys_dir(tmp: Path) -> Path:
-    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
-    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
-    `.meltano/run/<plugin>/` and can remove each other's files."""
-    sys_dir = tmp / "meltano_sys"
-    sys_dir.mkdir(exist_ok=True)
-    for kind in ("extractors", "loaders", "utilities"):
-        if not (sys_dir / kind).exists():
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    return sys_dir
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from meltano_fixtures import own_sys_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 
-
-def own_sys_dir(tmp: Path) -> Path:
-    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
-    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
-    `.meltano/run/<plugin>/` and can remove each other's files."""
-    sys_dir = tmp / "meltano_sys"
-    sys_dir.mkdir(exist_ok=True)
-    for kind in ("extractors", "loaders", "utilities"):
-        if not (sys_dir / kind).exists():
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    return sys_dir
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from meltano_fixtures import own_sys_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
@@ -29,17 +30,6 @@ CLEAN_ENV = {
     if not k.startswith(("TAP_PARTNERAPI", "TARGET_", "PARTNERAPI_", "SNOWFLAKE_", "MELTANO_"))
 }
 
-
-def own_sys_dir(tmp: Path) -> Path:
-    """A private `.meltano` (run files, catalog cache, system db) that shares the installed
-    plugin virtualenvs: concurrent Meltano runs of a plugin in one project share
-    `.meltano/run/<plugin>/` and can remove each other's files."""
-    sys_dir = tmp / "meltano_sys"
-    sys_dir.mkdir(exist_ok=True)
-    for kind in ("extractors", "loaders", "utilities"):
-        if not (sys_dir / kind).exists():
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    return sys_dir
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from meltano_fixtures import own_sys_dir
 from ops_fixtures import BrownoutGate, webhook_receiver
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,10 +80,7 @@ def test_brownout_alerts_once_resolves_once_and_metrics_track_it(
         # Meltano keeps each plugin's run files in .meltano/run/<plugin>/, shared by every
         # concurrent `meltano run` of the project: this test gets its own .meltano (system db,
         # state, run files) around the project's installed plugins.
-        sys_dir = tmp_path / "meltano_sys"
-        sys_dir.mkdir()
-        for kind in ("extractors", "loaders"):
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+        sys_dir = own_sys_dir(tmp_path)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "MELTANO_"))}
         env.update(
             TAP_PARTNERAPI_API_URL=gate.url,
