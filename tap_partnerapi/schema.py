@@ -200,6 +200,27 @@ def _strings(*names: str, nullable: bool = False) -> dict[str, Schema]:
     return {name: string(nullable=nullable) for name in names}
 
 
+#: One row per landed webhook notification (docs/webhooks.md). ``_pa_raw`` is the
+#: notification's ``data.object`` and ``_pa_version`` its hash by the resource streams'
+#: rule, so a version pushed and the same version polled carry the same key.
+WEBHOOK_SCHEMA: Schema = {"type": "object", "properties": {
+    **_strings("environment", "notification_id", "type", "resource", "action",
+               "landing_key", "body_sha256", "raw_body", "_pa_run_id", "_pa_request_id"),
+    "document_version": integer(),
+    "object_id": string(nullable=True),
+    "created_at": timestamp(nullable=True),
+    "received_at": timestamp(),
+    "signature_timestamp": integer(nullable=True),
+    # True when data.object has the documented shape of a known resource; false when a
+    # documented field is missing (the version must not reach staging); null otherwise.
+    "object_conforms": boolean(nullable=True),
+    "object_issue": string(nullable=True),
+    "_pa_raw": obj(free_form=True, nullable=True),
+    "_pa_version": string(nullable=True),
+    "_pa_extracted_at": timestamp(),
+}}
+WEBHOOK_KEYS = ["environment", "notification_id"]
+
 AUDIT_SCHEMAS: dict[str, Schema] = {
     "coverage_ledger": {"type": "object", "properties": {
         **_strings("environment", "stream", "run_id", "request_id"),
