@@ -50,8 +50,17 @@ def list_keys(
     return sorted(keys)
 
 
+def exists(root: str | os.PathLike[str]) -> bool:
+    return Path(root).is_dir()
+
+
+def read_text(root: str | os.PathLike[str], key: str) -> str:
+    """The document at ``key`` as text; ``FileNotFoundError`` if it vanished since listing."""
+    return (Path(root) / key).read_text(encoding="utf-8")
+
+
 def read(root: str | os.PathLike[str], key: str) -> dict[str, Any]:
-    return json.loads((Path(root) / key).read_text(encoding="utf-8"))
+    return json.loads(read_text(root, key))
 
 
 def iter_documents(

@@ -21,6 +21,7 @@ from tap_partnerapi.pacing import RateLimiter
 from tap_partnerapi.schema import AUDIT_SCHEMAS
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
+from tap_partnerapi.webhooks import WebhookNotificationsStream
 from tap_partnerapi.writer import PartnerWriter
 
 if t.TYPE_CHECKING:
@@ -94,6 +95,14 @@ class TapPartnerAPI(Tap):
         th.Property("summary_path", th.StringType,
                     description="File to which the per-stream run summary JSON lines are "
                                 "appended."),
+        th.Property("webhooks_landing", th.StringType,
+                    description="Folder where partnerapi-webhooks lands notifications "
+                                "(its PARTNERAPI_WEBHOOK_LANDING). Empty: the "
+                                "webhook_notifications stream reads nothing."),
+        th.Property("webhooks_lookback_minutes", th.IntegerType, default=10,
+                    description="Each run re-reads notifications received this long before "
+                                "its bookmark (a delivery can finish landing after a later "
+                                "one; the receiver's claim lease is 30 s)."),
         th.Property("fail_on_quarantine", th.BooleanType, default=True,
                     description=f"Exit with status {QUARANTINE_EXIT_CODE} after a run that "
                                 "quarantined records (all streams still complete)."),
@@ -173,6 +182,7 @@ class TapPartnerAPI(Tap):
               and name != "id_snapshot_runs"),
             IdSnapshotsStream(self),
             _IdSnapshotRunsStream(self, "id_snapshot_runs"),
+            WebhookNotificationsStream(self),
         ]
 
     def audit(self, name: str) -> AuditStream:
@@ -287,7 +297,8 @@ def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
               "request_timeout": (0.01, 3600), "max_retries": (0, 100),
               "max_retry_seconds": (0, 86400), "backoff_base_seconds": (0, 600),
               "backoff_max_seconds": (0, 3600), "token_refresh_margin_seconds": (0, 3600),
-              "rate_limit_low_watermark": (0, 1), "dedup_memory_records": (1, 10**8)}
+              "rate_limit_low_watermark": (0, 1), "dedup_memory_records": (1, 10**8),
+              "webhooks_lookback_minutes": (0, 7 * 24 * 60)}
     for name, (low, high) in bounds.items():
         value = config.get(name)
         if value is None:

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import atexit
+import datetime as dt
+import shutil
+import tempfile
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_fixtures import select
 
 from partner_sandbox import Sandbox
+from partner_sandbox.webhooks import build_notification, encode
+from partnerapi_webhooks.landing import LocalLanding
+from partnerapi_webhooks.notification import build_document, landing_key, parse
 from tap_partnerapi.tap import TapPartnerAPI
 
 # The SDK builds the test class at import time from a config, so the sandbox starts here.
 _SANDBOX = Sandbox(seed=11, scale="small").start()
 atexit.register(_SANDBOX.stop)
+
+
+def _landing_with_notifications(count: int) -> str:
+    """A landing area written by the receiver's own landing code (no server needed)."""
+    root = tempfile.mkdtemp(prefix="standard-landing-")
+    atexit.register(shutil.rmtree, root, True)
+    landing = LocalLanding(root)
+    for record in list(_SANDBOX.truth("customers").values())[:count]:
+        body = encode(build_notification("customers", "updated", record))
+        received = dt.datetime.now(dt.UTC)
+        notification = parse(body)
+        key = landing_key("sandbox", received, notification.id)
+        landing.put(key, build_document(notification, environment="sandbox", body=body,
+                                        received_at=received,
+                                        signature_timestamp=int(received.timestamp()),
+                                        key=key))
+    return root
+
 
 TestTapPartnerAPI = get_tap_test_class(
     TapPartnerAPI,
@@ -22,12 +46,14 @@ TestTapPartnerAPI = get_tap_test_class(
         "client_secret": "demo-secret",
         "environment": "sandbox",
         "page_size": 100,
+        "webhooks_landing": _landing_with_notifications(3),
     },
     # Select every stream, the id-set ones too (deselected by default: only the
     # reconciliation job lists ids).
     catalog=select(["customers", "plans", "subscriptions", "invoices", "invoice_items",
                     "payments", "refunds", "events", "coverage_ledger", "quarantine",
-                    "schema_drift", "id_snapshots", "id_snapshot_runs"]),
+                    "schema_drift", "id_snapshots", "id_snapshot_runs",
+                    "webhook_notifications"]),
     suite_config=SuiteConfig(
         max_records_limit=150,
         # Audit streams only get rows when something happens (drift, quarantine) or when

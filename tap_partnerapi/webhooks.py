@@ -1,0 +1,186 @@
+"""``webhook_notifications``: the receiver's landing area, read incrementally.
+
+The receiver (``partnerapi-webhooks``) lands one JSON document per accepted notification
+under ``environment=<env>/date=…/hour=…/<received_at>-<id>.json``; key order is received
+order. A delivery that claimed its key earlier can finish its rename a little later than
+one that claimed after it, so every run re-reads ``webhooks_lookback_minutes`` behind the
+bookmark; the key (environment, notification_id) makes those re-reads upserts, never new
+rows. Polling stays the source of truth: these rows only make updates and deletes visible
+sooner (docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import typing as t
+
+from singer_sdk import Stream
+
+from partnerapi_webhooks import reader
+from tap_partnerapi.clock import normalize_ts, parse_ts
+from tap_partnerapi.drift import ShapeChecker
+from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, WEBHOOK_KEYS, WEBHOOK_SCHEMA
+from tap_partnerapi.versions import version_of
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+DOCUMENT_VERSION = 1
+_LOGGED_PER_RUN = 5
+
+
+class UnreadableDocument(ValueError):
+    """A landed file that is not a document this tap understands (kept in quarantine)."""
+
+
+class WebhookNotificationsStream(Stream):
+    """One record per landed notification, with the pushed record version as ``_pa_raw``."""
+
+    name = "webhook_notifications"
+    replication_key = "received_at"
+    # The lookback re-reads rows older than the bookmark: the SDK must not treat that as
+    # an unsorted stream error, and the bookmark only moves once the listing is read.
+    is_sorted = False
+    selected_by_default = True
+
+    def __init__(self, tap: t.Any) -> None:
+        super().__init__(tap=tap, name=self.name, schema=WEBHOOK_SCHEMA)
+        self.primary_keys = WEBHOOK_KEYS
+        self.checkers = {name: ShapeChecker(props)
+                         for name, props in RESOURCE_PROPERTIES.items()}
+        self._warned = 0
+
+    def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
+        tap = self._tap
+        landing = self.config.get("webhooks_landing")
+        if not landing:
+            self.logger.info("webhooks_landing is not set: no webhook notifications to read")
+            return
+        if str(landing).startswith("s3://"):
+            raise NotImplementedError(
+                "webhooks_landing: s3:// landing areas are written by the receiver but not "
+                "read by this tap yet; sync the prefix to a folder and point the setting there")
+        if not reader.exists(landing):
+            self.logger.warning("webhooks_landing %s does not exist (yet): nothing to read; "
+                                "is it the receiver's PARTNERAPI_WEBHOOK_LANDING?", landing)
+            return
+        stats = tap.stats_for(self.name)
+        stats.start()
+        try:
+            bookmark = self.get_starting_replication_key_value(context)
+            since = parse_ts(bookmark) if bookmark else None
+            lookback = dt.timedelta(minutes=float(self.config.get("webhooks_lookback_minutes",
+                                                                  10)))
+            keys = reader.list_keys(landing, tap.environment, since=since, lookback=lookback)
+            self.logger.info("Reading %d landed notification(s) from %s (received since %s, "
+                             "minus %s lookback)", len(keys), landing, bookmark or "the start",
+                             lookback)
+            for key in keys:
+                try:
+                    text = reader.read_text(landing, key)
+                except FileNotFoundError:
+                    continue  # a crashed delivery's orphan, removed by its retry
+                try:
+                    record = self.record_of(text, key)
+                except UnreadableDocument as exc:
+                    self._quarantine(key, text, str(exc))
+                    continue
+                stats.records += 1
+                stats.versions_new += 1
+                yield record
+        except Exception:
+            stats.failed = True
+            raise
+        finally:
+            stats.finish()
+
+    def record_of(self, text: str, key: str) -> dict[str, t.Any]:
+        """The raw row of one landed document; raises :class:`UnreadableDocument`."""
+        tap = self._tap
+        try:
+            doc = json.loads(text)
+            notification = json.loads(doc["raw_body"])
+            received_at = normalize_ts(doc["received_at"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UnreadableDocument(f"not a landed notification document ({exc!r})") from exc
+        if doc.get("document_version") != DOCUMENT_VERSION:
+            raise UnreadableDocument(
+                f"document_version {doc.get('document_version')!r} (this tap reads "
+                f"{DOCUMENT_VERSION})")
+        if hashlib.sha256(doc["raw_body"].encode("utf-8")).hexdigest() != doc.get("body_sha256"):
+            raise UnreadableDocument("raw_body does not match body_sha256 (altered after "
+                                     "landing)")
+        if doc.get("environment") != tap.environment:
+            raise UnreadableDocument(f"environment {doc.get('environment')!r} under the "
+                                     f"{tap.environment} prefix")
+        data = notification.get("data") if isinstance(notification, dict) else None
+        obj = data.get("object") if isinstance(data, dict) else None
+        conforms, issue = self._conformance(doc.get("resource"), obj)
+        if conforms is False and self._warned < _LOGGED_PER_RUN:
+            self._warned += 1
+            self.logger.warning("Webhook %s (%s): %s; kept in raw, not used as a version",
+                                doc.get("notification_id"), doc.get("type"), issue)
+        created_at = doc.get("created_at")
+        return {
+            "environment": doc["environment"],
+            "notification_id": doc["notification_id"],
+            "type": doc["type"], "resource": doc["resource"], "action": doc["action"],
+            "object_id": doc.get("object_id"),
+            "created_at": _timestamp_or_none(created_at),
+            "received_at": received_at,
+            "signature_timestamp": doc.get("signature_timestamp"),
+            "landing_key": doc.get("landing_key") or key,
+            "body_sha256": doc["body_sha256"],
+            "raw_body": doc["raw_body"],
+            "document_version": doc["document_version"],
+            "object_conforms": conforms,
+            "object_issue": issue,
+            "_pa_raw": obj if isinstance(obj, dict) else None,
+            "_pa_version": version_of(obj) if isinstance(obj, dict) else None,
+            "_pa_run_id": tap.run_id,
+            "_pa_extracted_at": received_at,
+            "_pa_request_id": f"webhook:{doc['notification_id']}",
+        }
+
+    def _conformance(self, resource: t.Any, obj: t.Any) -> tuple[bool | None, str | None]:
+        """Same rule as the polled streams: a missing documented field is breaking."""
+        checker = self.checkers.get(resource) if isinstance(resource, str) else None
+        if checker is None:
+            return None, f"unknown resource {resource!r}"
+        if not isinstance(obj, dict):
+            return False, "data.object is not an object"
+        verdict = checker.check(obj)
+        if verdict.missing:
+            return False, verdict.reason()
+        if ID_FIELDS[resource] not in obj:
+            return False, f"documented field(s) missing: {ID_FIELDS[resource]}"
+        return True, None
+
+    def _quarantine(self, key: str, text: str, reason: str) -> None:
+        """A landed file we cannot read is kept, whole, in ``quarantine``: never dropped."""
+        tap = self._tap
+        stats = tap.stats_for(self.name)
+        stats.quarantined += 1
+        self.logger.error("Landed file %s quarantined: %s", key, reason)
+        now = tap.server_now()
+        tap.audit("quarantine").emit({
+            "environment": tap.environment, "stream": self.name, "record_id": key,
+            "updated_at": None, "reason": f"unreadable landed notification: {reason}",
+            "missing_fields": [], "unexpected_fields": [],
+            "_pa_raw": {"landing_key": key, "text": text},
+            "_pa_version": version_of({"landing_key": key, "text": text}),
+            "_pa_run_id": tap.run_id, "_pa_request_id": f"webhook-file:{key}",
+            "_pa_extracted_at": now,
+        })
+
+
+def _timestamp_or_none(value: t.Any) -> str | None:
+    """The vendor's ``created_at``, normalised; a value we cannot parse stays in raw_body."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize_ts(value)
+    except ValueError:
+        return None
