@@ -167,9 +167,23 @@ def test_stream_selection_per_plugin() -> None:
         "events",
     }
     audit = {"coverage_ledger", "quarantine", "schema_drift"}
-    assert selected_streams("tap-partnerapi") == resources | audit
+    assert selected_streams("tap-partnerapi") == resources | audit | {"webhook_notifications"}
     # The reconciliation lists ids only; no resource stream is read twice.
     assert selected_streams("tap-partnerapi--reconcile") == {"id_snapshots", "id_snapshot_runs"}
+    # The sweep and backfills re-read resources only: the landing area has one reader.
+    for plugin in ("tap-partnerapi--sweep", "tap-partnerapi--backfill"):
+        assert catalog_selection(plugin) == resources | audit, plugin
+
+
+def catalog_selection(plugin: str) -> set[str]:
+    """Streams selected in the catalog Meltano hands the tap (select_filter applied)."""
+    catalog = json.loads(meltano("invoke", "--dump=catalog", plugin))
+    return {
+        s["tap_stream_id"]
+        for s in catalog["streams"]
+        for m in s["metadata"]
+        if m["breadcrumb"] == [] and m["metadata"].get("selected")
+    }
 
 
 def test_numeric_settings_from_env_vars_reach_the_tap() -> None:
