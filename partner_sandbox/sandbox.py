@@ -201,6 +201,29 @@ class Sandbox:
             self.store.release(self.now_us)
         return {"id": v.id, "updated_at": v.updated_at, "visible_at": fmt_us(v.visible_at)}
 
+    def delete(self, resource: str, record_id: str | None = None,
+               lag_seconds: float = 0.0) -> str:
+        """Hard-delete one record now, gone from listings after `lag_seconds` (tests: a
+        deterministic delete). Only customers, plans and invoice lines are ever deleted by
+        the vendor; with no id, an unreferenced one is picked, so truth never holds a
+        dangling reference."""
+        if resource not in ("customers", "plans", "invoice_items"):
+            raise ValueError(f"the vendor never deletes {resource}")
+        with self.lock:
+            table = self.store.tables[resource]
+            if record_id is None:
+                referenced = {"customers": self.world.referenced_customers,
+                              "plans": self.world.referenced_plans}.get(resource, set())
+                candidates = sorted(set(table.latest) - referenced)
+                if not candidates:
+                    raise KeyError(f"no unreferenced {resource} record to delete")
+                record_id = self.world.rng.choice(candidates)
+            elif record_id not in table.latest:
+                raise KeyError(f"no live {resource} record {record_id}")
+            self.world.delete(resource, record_id, self.now_us, lag=int(lag_seconds * US))
+            self.store.release(self.now_us)
+        return record_id
+
     # -- used by the HTTP layer --------------------------------------------------------------
     def _restamp(self, resource: str, record_id: str, lag_us: int, at: int) -> Version:
         from partner_sandbox.evolve import mutate

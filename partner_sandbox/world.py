@@ -107,13 +107,14 @@ class World:
         self.emit(resource, "updated", record, stamp)
         return v
 
-    def delete(self, resource: str, rid: str, at_us: int) -> None:
+    def delete(self, resource: str, rid: str, at_us: int, lag: int | None = None) -> None:
         table = self.store.tables[resource]
         last = table.latest.get(rid)
         if last is None:
             return
         record = loads(last.body)
-        table.write(Version(rid, last.updated_at, at_us + visibility_lag(self.rng), b"", True))
+        visible = at_us + (visibility_lag(self.rng) if lag is None else lag)
+        table.write(Version(rid, last.updated_at, visible, b"", True))
         self.emit(resource, "deleted", record, at_us)
 
     def record(self, resource: str, rid: str) -> dict[str, Any] | None:

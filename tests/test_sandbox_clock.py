@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import requests
 
 from partner_sandbox.store import RESOURCES, id_field
@@ -161,3 +162,18 @@ def test_change_listeners_see_every_written_change(sandbox):
     assert visible_deletes <= deleted  # a deletion may still be on its way (visibility lag)
     created_events = {i for r, kind, i in seen if r == "events" and kind == "created"}
     assert created_events & set(sb.truth("events"))
+
+
+def test_a_deterministic_delete_is_announced_and_leaves_listings_after_its_lag(sandbox):
+    sb = sandbox(seed=13)
+    seen: list[tuple[str, str, str]] = []
+    sb.on_change(lambda resource, kind, record, at: seen.append((resource, kind, record["id"])))
+    now_gone = sb.delete("customers")
+    later_gone = sb.delete("customers", lag_seconds=3600)
+    assert seen == [("customers", "deleted", now_gone), ("customers", "deleted", later_gone)]
+    assert now_gone not in sb.truth("customers") and now_gone in sb.deleted_ids("customers")
+    assert later_gone in sb.truth("customers")
+    sb.advance(hours=1, seconds=1)
+    assert later_gone not in sb.truth("customers")
+    with pytest.raises(ValueError):
+        sb.delete("payments")
