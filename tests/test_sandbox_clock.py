@@ -167,10 +167,12 @@ def test_change_listeners_see_every_written_change(sandbox):
 def test_a_deterministic_delete_is_announced_and_leaves_listings_after_its_lag(sandbox):
     sb = sandbox(seed=13)
     seen: list[tuple[str, str, str]] = []
-    sb.on_change(lambda resource, kind, record, at: seen.append((resource, kind, record["id"])))
+    sb.on_change(lambda resource, kind, record, at: seen.append(
+        (resource, kind, record[id_field(resource)])))
     now_gone = sb.delete("customers")
     later_gone = sb.delete("customers", lag_seconds=3600)
     assert seen == [("customers", "deleted", now_gone), ("customers", "deleted", later_gone)]
+    seen.clear()
     assert now_gone not in sb.truth("customers") and now_gone in sb.deleted_ids("customers")
     assert later_gone in sb.truth("customers")
     sb.advance(hours=1, seconds=1)
