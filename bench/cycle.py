@@ -39,6 +39,7 @@ def _env(workdir: Path, url: str, start_date: str) -> dict[str, str]:
         "TAP_PARTNERAPI_API_URL": url,
         "TAP_PARTNERAPI_START_DATE": start_date,
         "TAP_PARTNERAPI_SUMMARY_PATH": str(workdir / "summary.jsonl"),
+        "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(workdir / "webhooks_landing"),
         "DBT_TARGET_PATH": str(workdir / "dbt_target"),
         "DBT_LOG_PATH": str(workdir / "dbt_logs"),
     })

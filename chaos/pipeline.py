@@ -64,6 +64,8 @@ class Pipeline:
             "DBT_LOG_PATH": str(workdir / "dbt_logs"),
             "TAP_PARTNERAPI_API_URL": api_url,
             "TAP_PARTNERAPI_SUMMARY_PATH": str(self.summary),
+            # Never the project's own output/webhooks/landing (a developer's receiver).
+            "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(workdir / "webhooks_landing"),
         })
         env.update({f"TAP_PARTNERAPI_{k.upper()}": v for k, v in tap_settings.items()})
         self.env = env

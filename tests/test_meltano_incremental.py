@@ -69,6 +69,7 @@ def project_env(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> d
             "PARTNERAPI_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
             "TAP_PARTNERAPI_API_URL": sandbox.url,
             "TAP_PARTNERAPI_SUMMARY_PATH": str(tmp / "summary.jsonl"),
+            "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(tmp / "webhooks_landing"),
             # Small pages, so that a full read and an incremental one differ in requests
             # (at the default 5000 every stream of the small sandbox is a single page).
             "TAP_PARTNERAPI_PAGE_SIZE": "200",

@@ -35,6 +35,7 @@ def test_prod_with_a_wrong_host_fails_with_a_clear_error(api_url: str, tmp_path:
             "PARTNERAPI_CLIENT_SECRET": "not-a-real-secret",
             "PARTNERAPI_START_DATE": "2026-11-01T00:00:00Z",
             "TAP_PARTNERAPI_SUMMARY_PATH": str(tmp_path / "summary.jsonl"),
+            "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(tmp_path / "webhooks_landing"),
         }
     )
     # A generous bound (a loaded CI machine; design.md asks for < 1 min): the tap must give

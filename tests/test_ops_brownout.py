@@ -87,6 +87,7 @@ def test_brownout_alerts_once_resolves_once_and_metrics_track_it(
             TAP_PARTNERAPI_SUMMARY_PATH=ops_settings["PARTNERAPI_SUMMARY_PATH"],
             TAP_PARTNERAPI_REQUESTS_PER_MINUTE="1000",
             TAP_PARTNERAPI_MAX_RETRIES=str(MAX_RETRIES),
+            TAP_PARTNERAPI_WEBHOOKS_LANDING=str(tmp_path / "webhooks_landing"),
             MELTANO_SYS_DIR_ROOT=str(sys_dir),
             MELTANO_CLI_DISABLE_VERSION_CHECK="1",
         )
