@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
 import threading
@@ -33,6 +35,9 @@ admin API (loopback, no auth): GET /_sandbox/clock | counters | config | truth/<
 deleted/<resource> | pending/<resource>; POST /_sandbox/advance {"hours": h} | faults
 {"preset": p} or {"rates": {...}} | schema {"mode": m} | config {...} | touch {"resource": r,
 "lag_seconds": s} | revoke_tokens. See docs/sandbox.md.
+
+webhooks: --webhook-url URL pushes a signed notification for every change (secrets from
+$PARTNERAPI_SANDBOX_WEBHOOK_SECRETS, comma-separated).
 """
 
 
@@ -91,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--client", type=_client, action="append", default=[],
                        metavar="ID:SECRET", help="accepted client credentials; repeatable")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument("--webhook-url", default=None,
+                       help="push a signed notification for every change to this receiver "
+                       "URL (secrets from $PARTNERAPI_SANDBOX_WEBHOOK_SECRETS, comma-separated)")
+    serve.add_argument("--webhook-duplicates", type=float, default=0.1,
+                       help="share of notifications the vendor sends twice (default 0.1)")
     return parser
 
 
@@ -110,13 +120,28 @@ def main(argv: list[str] | None = None) -> int:
                  max_retry_after_seconds=args.max_retry_after_seconds,
                  activity=args.activity, host=args.host,
                  port=args.port, verbose=args.verbose)
+    pusher = None
+    if args.webhook_url:
+        from partner_sandbox.push import SECRETS_ENV, Pusher
+
+        secrets = [x for x in os.environ.get(SECRETS_ENV, "").split(",") if x]
+        if not secrets:
+            print(f"--webhook-url needs the signing secret(s) in ${SECRETS_ENV}",
+                  file=sys.stderr)
+            return 2
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        pusher = Pusher(sb, args.webhook_url, secrets, duplicates=args.webhook_duplicates)
     sb.start()
+    if pusher is not None:
+        pusher.start()
     print(f"SANDBOX_URL={sb.url}", flush=True)
     print(json.dumps(sb.config()), file=sys.stderr, flush=True)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
+    if pusher is not None:
+        pusher.stop()
     sb.stop()
     return 0
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 
 from partner_sandbox import Sandbox
+from partner_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
+from partner_sandbox.push import SECRETS_ENV, Pusher
 from partner_sandbox.webhooks import ChangeFeed, WebhookSender
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
@@ -39,3 +43,38 @@ def test_sandbox_changes_are_delivered_and_landed_with_the_vendor_record(tmp_pat
         landed.setdefault((doc["resource"], doc["object_id"]), []).append(body["data"]["object"])
     for key, record in written.items():
         assert record in landed[key]
+
+
+def test_the_sandbox_pushes_every_change_until_acknowledged(tmp_path: Path) -> None:
+    sandbox = Sandbox(seed=5, scale="small", environment="sandbox")
+    written: list[tuple[str, str]] = []
+    sandbox.on_change(lambda resource, kind, record, at: written.append((resource, kind)))
+    with ReceiverProcess(tmp_path / "receiver", secrets=["s"]) as receiver:
+        pusher = Pusher(sandbox, receiver.webhook_url, ["s"], interval=0.05, duplicates=0.3)
+        pusher.start()
+        sandbox.advance(hours=1)
+        sandbox.delete("customers")
+        pusher.stop()  # delivers what is still queued
+        metrics = receiver.metrics()
+    docs = list(reader.iter_documents(receiver.landing, "sandbox"))
+    assert len(written) > 10 and pusher.delivered == len(written)
+    assert sorted((d["resource"], d["action"]) for d in docs) == sorted(written)
+    assert "partnerapi_webhooks_duplicates_total" in metrics
+
+
+def test_serve_pushes_to_a_receiver_with_secrets_from_the_environment(tmp_path: Path) -> None:
+    with ReceiverProcess(tmp_path / "receiver", secrets=["whsec_cli"]) as receiver:
+        missing = subprocess.run(
+            [SANDBOX_BIN, "serve", "--port", "0", "--webhook-url", receiver.webhook_url],
+            capture_output=True, text=True, timeout=60, env=loopback_env())
+        assert missing.returncode == 2 and SECRETS_ENV in missing.stderr
+
+        env = {**loopback_env(), SECRETS_ENV: "whsec_cli"}
+        with SandboxProcess(["--webhook-url", receiver.webhook_url], tmp_path / "sb.log",
+                            env=env) as sandbox:
+            sandbox.advance(1)
+            deadline = time.monotonic() + 30
+            while not reader.list_keys(receiver.landing, "sandbox"):
+                assert time.monotonic() < deadline, (tmp_path / "sb.log").read_text()[-2000:]
+                time.sleep(0.2)
+    assert "whsec_cli" not in (tmp_path / "sb.log").read_text()
