@@ -21,6 +21,8 @@ from typing import Any
 
 import duckdb
 
+from tap_partnerapi.schema import WEBHOOK_KEYS, WEBHOOK_SCHEMA
+
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
@@ -79,6 +81,8 @@ AUDIT: dict[str, tuple[dict[str, dict], list[str]]] = {
     "schema_drift": ({"environment": S, "stream": S, "field_path": S, "first_seen_at": DT,
                       "run_id": S, "example_record_id": S},
                      ["environment", "stream", "field_path", "run_id"]),
+    # The tap's own schema: the dbt union must read exactly what the stream writes.
+    "webhook_notifications": (WEBHOOK_SCHEMA["properties"], WEBHOOK_KEYS),
 }
 
 
@@ -113,6 +117,34 @@ class Batch:
         )
         self.records.setdefault(stream, []).append(record)
         return record
+
+    def webhook(self, resource: str, action: str, payload: dict[str, Any],
+                received_at: datetime, created_at: datetime | None = None,
+                notification_id: str | None = None, conforms: bool | None = True,
+                issue: str | None = None) -> dict:
+        """One `webhook_notifications` row as the tap's stream writes it for a landed
+        notification (tap_partnerapi/webhooks.py): `_pa_raw` = data.object."""
+        self.requests += 1
+        nid = notification_id or f"whk_{self.run_id}_{self.requests}"
+        created = ts(created_at) if created_at else None
+        body = json.dumps({"id": nid, "type": f"{resource}.{action}", "created_at": created,
+                           "data": {"object": payload}}, separators=(",", ":"))
+        received = ts(received_at)
+        row = {
+            "environment": self.environment, "notification_id": nid,
+            "type": f"{resource}.{action}", "resource": resource, "action": action,
+            "object_id": payload.get("event_id" if resource == "events" else "id"),
+            "created_at": created, "received_at": received,
+            "signature_timestamp": int(received_at.timestamp()),
+            "landing_key": f"environment={self.environment}/{received}-{nid}.json",
+            "body_sha256": hashlib.sha256(body.encode()).hexdigest(), "raw_body": body,
+            "document_version": 1, "object_conforms": conforms, "object_issue": issue,
+            "_pa_raw": payload, "_pa_version": version_hash(payload),
+            "_pa_run_id": self.run_id, "_pa_extracted_at": received,
+            "_pa_request_id": f"webhook:{nid}",
+        }
+        self.records.setdefault("webhook_notifications", []).append(row)
+        return row
 
     def audit(self, stream: str, row: dict[str, Any]) -> None:
         self.records.setdefault(stream, []).append({"environment": self.environment, **row})

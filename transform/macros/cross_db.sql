@@ -45,3 +45,43 @@
          lateral flatten(input => r.{{ json_column }}) as f
     where r.{{ json_column }} is not null
 {%- endmacro %}
+
+{#- A nested object or array of a JSON column as JSON (VARIANT), with JSON `null` made SQL
+    NULL: the loader writes a null field as SQL NULL, and the two copies of one version
+    (polled column, pushed `_pa_raw`) must give the same value. -#}
+{% macro json_obj(column, path) -%}
+    {{ return(adapter.dispatch('json_obj', 'partnerapi')(column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_obj(column, path) -%}
+    case when json_type({{ column }}, '$.{{ path }}') = 'NULL' then null
+         else json_extract({{ column }}, '$.{{ path }}') end
+{%- endmacro %}
+
+{% macro snowflake__json_obj(column, path) -%}
+    strip_null_value(get_path({{ column }}, '{{ path }}'))
+{%- endmacro %}
+
+{#- One text form for a JSON value. DuckDB's JSON is text: the loader keeps Python's
+    `json.dumps` spacing while json_extract minifies, so both are minified here. Snowflake
+    compares VARIANTs by value already. -#}
+{% macro json_normalized(expr) -%}
+    {{ return(adapter.dispatch('json_normalized', 'partnerapi')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_normalized(expr) -%}
+    json({{ expr }})
+{%- endmacro %}
+
+{% macro snowflake__json_normalized(expr) -%}
+    {{ expr }}
+{%- endmacro %}
+
+{#- The warehouse's JSON column type (for typing an empty stand-in relation). -#}
+{% macro json_type_name() -%}
+    {{ return(adapter.dispatch('json_type_name', 'partnerapi')()) }}
+{%- endmacro %}
+
+{% macro default__json_type_name() -%}json{%- endmacro %}
+
+{% macro snowflake__json_type_name() -%}variant{%- endmacro %}

@@ -28,7 +28,9 @@
 {%- endmacro %}
 
 {#- Current state of one resource, merged on (environment, id). Deletable resources also
-    re-merge every row whose delete flag changes, even without a new raw version. -#}
+    re-merge every row whose delete flag changes, even without a new raw version: every
+    flagged key (int_delete_flags) and every key flagged in the mart now, so a flag that is
+    dropped (a stale notice, a snapshot that lists the id) or changes source is merged too. -#}
 {% macro mart_current(resource, deletable=false) -%}
 {%- set id = resource_id(resource) -%}
 {{ config(unique_key=['environment', id]) }}
@@ -36,7 +38,7 @@ with changed as (
     {{ changed_keys(resource) }}
     {%- if deletable and is_incremental() %}
     union
-    select environment, id as key_id from {{ ref('int_deleted_ids') }} where resource = '{{ resource }}'
+    select environment, id as key_id from {{ ref('int_delete_flags') }} where resource = '{{ resource }}'
     union
     select environment, id as key_id from {{ this }} where is_deleted
     {%- endif %}
@@ -47,11 +49,12 @@ select
     {{ mart_columns(resource) }}
     {%- if deletable %},
     d.id is not null as is_deleted,
-    d.deleted_detected_at
+    d.deleted_detected_at,
+    d.deleted_source
     {%- endif %}
 from {{ ref('stg_' ~ resource) }} as s
 {%- if deletable %}
-left join {{ ref('int_deleted_ids') }} as d
+left join {{ ref('int_delete_flags') }} as d
     on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.id
 {%- endif %}
 {{ only_changed(id) }}

@@ -70,7 +70,16 @@
 {% macro snowflake__qcol(column) -%}"{{ column | upper }}"{%- endmacro %}
 
 {% macro typed(column, type) -%}
-    {%- if type == 'json' -%}{{ qcol(column) }}
+    {%- if type == 'json' -%}{{ json_normalized(qcol(column)) }}
     {%- else -%}cast({{ qcol(column) }} as {{ type }})
+    {%- endif %} as {{ qcol(column) }}
+{%- endmacro %}
+
+{#- The same contract field typed out of a version's JSON (`_pa_raw` of a pushed version),
+    so that it equals `typed()` of the loader's column for the same version. -#}
+{% macro typed_from_json(json_column, column, type) -%}
+    {%- if type == 'json' -%}{{ json_obj(json_column, column) }}
+    {%- elif type == 'varchar' -%}{{ json_str(json_column, column) }}
+    {%- else -%}cast({{ json_str(json_column, column) }} as {{ type }})
     {%- endif %} as {{ qcol(column) }}
 {%- endmacro %}

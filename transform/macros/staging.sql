@@ -1,6 +1,11 @@
-{#- Every raw version of a resource, typed: one row per (environment, id, _pa_version).
-    Only contract fields are selected, so added vendor fields never break staging. -#}
+{#- Every version of a resource, typed: one row per (environment, id, _pa_version).
+    Only contract fields are selected, so added vendor fields never break staging.
+    Versions come from polling (`raw.<resource>`) and from webhooks (docs/webhooks.md): a
+    pushed version that polling also delivered is dropped here, because pull is the source
+    of truth and its lineage names a page of the coverage ledger; a pushed version only
+    counts until (and unless) a poll brings the same bytes. -#}
 {% macro staging_versions(resource) -%}
+{%- set id = resource_id(resource) -%}
 select
     cast(environment as varchar) as environment,
     {%- for column, type in resource_columns(resource) %}
@@ -11,6 +16,55 @@ select
     {%- endfor %}
     _pa_raw
 from {{ source('raw', resource) }}
+
+union all
+
+select pushed.*
+from ({{ webhook_versions(resource) }}) as pushed
+where not exists (
+    select 1 from {{ source('raw', resource) }} as polled
+    where polled.environment = pushed.environment
+      and polled.{{ id }} = pushed.{{ qcol(id) }}
+      and polled._pa_version = pushed._pa_version
+)
+{%- endmacro %}
+
+{#- The record versions carried by `created` / `updated` notifications of a resource, typed
+    like the polled ones. Only objects of the documented shape (`object_conforms`): a
+    version missing a documented field (a vendor rename) must not reach staging, as the
+    tap quarantines such a polled version. One row per version: of several notifications
+    carrying the same bytes, the one received last names the lineage (as a re-polled version
+    names its latest request). Pushed rows have no cursor or window. -#}
+{% macro webhook_versions(resource) -%}
+{%- set id = resource_id(resource) -%}
+select
+    environment,
+    {%- for column, type in resource_columns(resource) %}
+    {{ typed_from_json('_pa_raw', column, type) }},
+    {%- endfor %}
+    _pa_version,
+    _pa_run_id,
+    _pa_request_id,
+    _pa_extracted_at,
+    cast(null as varchar) as _pa_cursor,
+    cast(null as timestamp) as _pa_window_start,
+    cast(null as timestamp) as _pa_window_end,
+    _pa_raw
+from (
+    select
+        n.*,
+        row_number() over (
+            partition by n.environment, {{ json_str('n._pa_raw', id) }}, n._pa_version
+            order by n._pa_extracted_at desc, n.notification_id desc
+        ) as copy_rank
+    from {{ ref('stg_webhook_notifications') }} as n
+    where n.resource = '{{ resource }}'
+      and n.action in ('created', 'updated')
+      and n.object_conforms
+      and n._pa_version is not null
+      and {{ json_str('n._pa_raw', id) }} is not null
+) as notified
+where copy_rank = 1
 {%- endmacro %}
 
 {#- Latest version per (environment, id): the greatest updated_at; equal updated_at (the
