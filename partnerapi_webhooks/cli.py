@@ -1,4 +1,4 @@
-"""``partnerapi-webhooks serve | prune`` — settings come from PARTNERAPI_WEBHOOK_* env vars."""
+"""``partnerapi-webhooks serve | prune | trigger`` — serve, prune: PARTNERAPI_WEBHOOK_* env vars."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 
+from partnerapi_webhooks import trigger
 from partnerapi_webhooks.app import create_app
 from partnerapi_webhooks.config import ConfigError, Settings
 from partnerapi_webhooks.store import DedupStore
@@ -94,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     prune = sub.add_parser("prune", help="forget landed ids past the vendor's retry horizon")
     prune.add_argument("--days", type=float, default=7.0)
+    trigger.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "trigger":
+        return trigger.main(args)
     return _serve(args) if args.command == "serve" else _prune(args)
 
 
