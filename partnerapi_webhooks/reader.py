@@ -37,9 +37,14 @@ def list_keys(
         return []
     floor = (since - lookback).astimezone(UTC) if since is not None else None
     floor_date = f"date={floor:%Y-%m-%d}" if floor else ""
+    floor_hour = f"hour={floor:%H}" if floor else ""
     keys: list[str] = []
     for date_dir in sorted(p for p in base.iterdir() if p.name >= floor_date):
-        for hour_dir in sorted(date_dir.iterdir()):
+        # Same result, but a frequent poller (partnerapi_webhooks.trigger) does not list every
+        # file of the floor's day: every name in an earlier hour is below the floor.
+        for hour_dir in sorted(
+            h for h in date_dir.iterdir() if date_dir.name > floor_date or h.name >= floor_hour
+        ):
             for path in hour_dir.iterdir():
                 name = path.name
                 if name.startswith(TEMP_PREFIX) or not name.endswith(".json"):
