@@ -220,12 +220,22 @@ def test_polled_copy_of_a_pushed_version_changes_only_lineage(
         ("succeeded", False, "req_run_d03_7"), ("refunded", True, "req_run_poll_1")]
 
 
-def test_later_snapshot_decides_over_delete_notices(polled: Warehouse) -> None:
-    # Listed by a snapshot that started after the notice: the record lives.
-    assert delete_flag(polled, "cus_4_0") == (False, None, None)
+def test_later_snapshot_decides_over_delete_notices(
+        polled: Warehouse, tmp_path: Path) -> None:
+    # Listed by a snapshot one hour after the notice: the delete may not show in listings
+    # yet (visibility lag up to 48 h), so the notice still stands.
+    assert delete_flag(polled, "cus_4_0") == (True, "webhook", naive(polled.now))
     # Missed by it: reconciliation confirms, and its detection time replaces the notice's.
     completed = naive(polled.now + timedelta(hours=1, minutes=5))
     assert delete_flag(polled, "cus_6_0") == (True, "reconciliation", completed)
+
+    # Still listed 49 hours after the notice: the record lives, the notice was wrong.
+    later = copy_warehouse(polled, tmp_path)
+    load(later.path, snapshot_batch(later.batches, later.now + timedelta(hours=49),
+                                    "snap_49h", drop={"customers": ["cus_6_0"]}))
+    build(later, "--select", "+customers")
+    assert delete_flag(later, "cus_4_0") == (False, None, None)
+    assert delete_flag(later, "cus_6_0")[:2] == (True, "reconciliation")
 
 
 def test_full_refresh_gives_the_incremental_result(polled: Warehouse, tmp_path: Path) -> None:

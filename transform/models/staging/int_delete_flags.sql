@@ -4,9 +4,10 @@
 --   webhook:        a `*.deleted` notice (stg_webhook_deletes) that is still credible:
 --                   no version of the record is newer than the notice (deliveries come out
 --                   of order, so a newer version means the notice is stale), and no usable
---                   snapshot started after it (such a snapshot has decided: it either
---                   missed the id, and reconciliation flags it, or listed it, and the
---                   record lives).
+--                   snapshot that started more than `delete_visibility_lag_hours` after it
+--                   still listed the id. A delete, like any change, can take up to 48 h to
+--                   show in listings, so a snapshot taken sooner that still lists the id
+--                   proves nothing; one that misses it is a reconciliation delete anyway.
 with reconciled as (
     select environment, resource, id, deleted_detected_at
     from {{ ref('int_deleted_ids') }}
@@ -36,7 +37,9 @@ notified as (
     left join latest_usable as u
         on u.environment = d.environment and u.resource = d.resource
     where k.updated_at <= d.delete_notified_at
-      and (u.started_at is null or u.started_at <= d.delete_notified_at)
+      and (u.started_at is null
+           or u.started_at <= {{ dbt.dateadd('hour', var('delete_visibility_lag_hours'),
+                                             'd.delete_notified_at') }})
 )
 
 select environment, resource, id, 'reconciliation' as deleted_source, deleted_detected_at
