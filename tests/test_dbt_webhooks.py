@@ -65,6 +65,9 @@ def pushed_batch(now: datetime) -> Batch:
     for cid, nid in (("cus_4_0", "whk_del_cus_4_0"), ("cus_6_0", DELETE_NOTICE)):
         w.webhook("customers", "deleted", customer(cid, now), received, created_at=now,
                   notification_id=nid)
+    # (e) a customer created seconds ago: pushed, but not listed by the vendor yet.
+    w.webhook("customers", "created", customer("cus_pushed_only", now), received,
+              created_at=now, notification_id="whk_new_customer")
     # (d) a stale notice: the record was updated after it (the update arrived first).
     day5 = now.replace(hour=0) - timedelta(days=5)
     w.webhook("customers", "updated", customer("cus_5_0", day5, balance=500,
@@ -194,7 +197,7 @@ def test_stale_delete_notice_does_not_flag(pushed: Warehouse) -> None:
 def test_nonconforming_and_unknown_notifications_never_reach_staging(
         pushed: Warehouse) -> None:
     assert query(pushed.path, "select count(*) from staging.stg_webhook_notifications "
-                              "where environment = 'sandbox'") == [(10,)]
+                              "where environment = 'sandbox'") == [(11,)]
     leaked = query(pushed.path, """
         select v.id from staging.stg_payments_versions v
         join staging.stg_webhook_notifications n
@@ -228,6 +231,10 @@ def test_later_snapshot_decides_over_delete_notices(
     # Missed by it: reconciliation confirms, and its detection time replaces the notice's.
     completed = naive(polled.now + timedelta(hours=1, minutes=5))
     assert delete_flag(polled, "cus_6_0") == (True, "reconciliation", completed)
+
+    # Known only from its webhook, so not yet proven visible: a snapshot that does not list
+    # it says nothing about it (it would be a false delete).
+    assert delete_flag(polled, "cus_pushed_only") == (False, None, None)
 
     # Still listed 49 hours after the notice: the record lives, the notice was wrong.
     later = copy_warehouse(polled, tmp_path)

@@ -1,34 +1,62 @@
 -- For every complete id snapshot: each id that the listing should have returned but did
--- not. "Should have" = its latest known version is older than the snapshot's start (a
--- record created or updated during the listing may legitimately be absent or moved).
-with runs as (
+-- not. "Should have" = the record was already visible when the listing started - we had
+-- polled it (a pushed webhook version proves nothing: the vendor may not list the record
+-- for up to 48 h) before the snapshot's first page, on the same (our) clock - and its
+-- latest known version is older than the snapshot's start (a record created or updated
+-- during the listing may legitimately be absent or moved).
+with listings as (
+    select environment, resource, snapshot_id, min(extracted_at) as listing_started_at
+    from {{ ref('stg_id_snapshots') }}
+    group by environment, resource, snapshot_id
+),
+
+complete_runs as (
+    select r.environment, r.resource, r.snapshot_id, r.started_at, r.completed_at,
+           coalesce(l.listing_started_at, r.completed_at) as listing_started_at
+    from {{ ref('stg_id_snapshot_runs') }} as r
+    left join listings as l
+        on l.environment = r.environment and l.resource = r.resource
+        and l.snapshot_id = r.snapshot_id
+    where r.status = 'complete'
+),
+
+runs as (
     select
-        environment, resource, snapshot_id, started_at, completed_at,
+        *,
         lag(snapshot_id) over (
             partition by environment, resource order by completed_at, snapshot_id
         ) as previous_snapshot_id,
         lag(started_at) over (
             partition by environment, resource order by completed_at, snapshot_id
-        ) as previous_started_at
-    from {{ ref('stg_id_snapshot_runs') }}
-    where status = 'complete'
+        ) as previous_started_at,
+        lag(listing_started_at) over (
+            partition by environment, resource order by completed_at, snapshot_id
+        ) as previous_listing_started_at
+    from complete_runs
 ),
 
 known as (
-    select 'customers' as resource, environment, id, updated_at from {{ ref('stg_customers') }}
+    {%- for resource in ['customers', 'plans', 'invoice_items'] %}
+    select
+        '{{ resource }}' as resource, environment, id,
+        max(updated_at) as updated_at,
+        min(case when coalesce(_pa_request_id, '') like 'webhook:%' then null
+                 else _pa_extracted_at end) as first_polled_at
+    from {{ ref('stg_' ~ resource ~ '_versions') }}
+    group by environment, id
+    {%- if not loop.last %}
     union all
-    select 'plans' as resource, environment, id, updated_at from {{ ref('stg_plans') }}
-    union all
-    select 'invoice_items' as resource, environment, id, updated_at
-    from {{ ref('stg_invoice_items') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 eligible as (
-    select r.*, k.id, k.updated_at
+    select r.*, k.id, k.updated_at, k.first_polled_at
     from runs as r
     inner join known as k
         on k.environment = r.environment and k.resource = r.resource
         and k.updated_at < r.started_at
+        and k.first_polled_at < r.listing_started_at
 )
 
 select
@@ -38,6 +66,7 @@ select
     (
         e.previous_snapshot_id is not null
         and e.updated_at < e.previous_started_at
+        and e.first_polled_at < e.previous_listing_started_at
         and p.id is null
     ) as missing_before
 from eligible as e
