@@ -3,14 +3,17 @@
 Steps: reset the dev warehouse and the dev Meltano state (so that re-running gives the same
 result), start the vendor sandbox with mild faults, run the `incremental` job (tap ->
 target-duckdb -> dbt build), advance the sandbox clock (new, updated, deleted and late
-records), run `incremental` again, run the `reconcile` job (id snapshots -> delete flags),
-then print rows per curated table, dbt data tests, freshness and the retries the tap
-survived. The sandbox is stopped however the demo ends.
+records; the sandbox pushes each change as a signed webhook to the local receiver), run
+`incremental` again (polled and pushed versions, deletes flagged early from the webhooks),
+run the `reconcile` job (id snapshots -> delete flags), then print rows per curated table,
+dbt data tests, freshness and the retries the tap survived. The sandbox and the receiver are
+stopped however the demo ends.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +21,9 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from partnerapi_webhooks import reader
+from partnerapi_webhooks.process import ReceiverProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_summary import print_summary
@@ -40,6 +46,9 @@ RESOURCES = (
     "events",
 )
 ADVANCE_HOURS = 3
+WEBHOOK_DIR = DEMO_DIR / "webhooks"
+# A throwaway signing secret shared by the local sandbox and receiver (never a real one).
+WEBHOOK_SECRET = "whsec_demo_local"
 
 
 class DemoError(RuntimeError):
@@ -89,7 +98,10 @@ def reset() -> None:
         path.unlink(missing_ok=True)
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     for old in DEMO_DIR.iterdir():
-        old.unlink()
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
 
 
 def raw_keys(db: Path) -> dict[str, dict[tuple[str, str], str]]:
@@ -126,6 +138,41 @@ def late_arrivals(before: dict, after: dict) -> tuple[int, int]:
     return new_total, late
 
 
+def wait_for_webhooks(landing: Path, quiet_seconds: float = 2.0,
+                      timeout: float = 120.0) -> int:
+    """Landed notifications once none arrived for ``quiet_seconds`` (the sandbox pushes every
+    0.5 s and retries until acknowledged)."""
+    deadline = time.monotonic() + timeout
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(reader.list_keys(landing, "sandbox"))
+        if now != count:
+            count, since = now, time.monotonic()
+        elif count > 0 and time.monotonic() - since >= quiet_seconds:
+            return count
+        time.sleep(0.25)
+    raise DemoError(f"webhook notifications still arriving after {timeout:.0f} s "
+                    f"(see {DEMO_DIR / 'sandbox.log'})")
+
+
+def webhook_effect(db: Path) -> dict[str, int]:
+    """What the pushed notifications did before any reconciliation ran."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        def one(sql: str) -> int:
+            return int(con.execute(sql).fetchone()[0])
+
+        marts = [name for (name,) in con.execute(
+            "select table_name from information_schema.columns where table_schema = "
+            "'analytics' and column_name = '_pa_request_id' and table_name not like "
+            "'%_history'").fetchall()]
+        curated = sum(one(f"select count(*) from analytics.{mart} where _pa_request_id "
+                          f"like 'webhook:%'") for mart in marts)
+        flagged = sum(one(f"select count(*) from analytics.{res} where deleted_source = "
+                          f"'webhook'") for res in ("customers", "plans", "invoice_items"))
+        return {"raw": one("select count(*) from raw.webhook_notifications"),
+                "curated_from_push": curated, "deletes_flagged_early": flagged}
+
+
 def main() -> int:
     started = time.monotonic()
     # SIGTERM (e.g. from `timeout`) must still run the `finally` that stops the sandbox.
@@ -143,11 +190,16 @@ def main() -> int:
     step(f"reset: warehouse {db} (the first runs ignore Meltano state: --full-refresh)")
     reset()
 
-    step("start the sandbox (seed 7, scale small, mild faults, 3 s hangs)")
+    step("start the webhook receiver (partnerapi-webhooks serve)")
+    receiver = ReceiverProcess(WEBHOOK_DIR, secrets=[WEBHOOK_SECRET])
+    env["TAP_PARTNERAPI_WEBHOOKS_LANDING"] = str(receiver.landing)
+    step("start the sandbox (seed 7, scale small, mild faults, 3 s hangs, pushing webhooks)")
     # Hung and slow answers last 3 s instead of the vendor's 35 s: the same recovery paths,
     # without a demo that waits minutes on them.
-    sandbox_process = SandboxProcess(log=DEMO_DIR / "sandbox.log", faults="mild", hang_seconds=3)
-    with sandbox_process as sandbox:
+    with receiver, SandboxProcess(log=DEMO_DIR / "sandbox.log", faults="mild", hang_seconds=3,
+                                  webhook_url=receiver.webhook_url,
+                                  webhook_secret=WEBHOOK_SECRET) as sandbox:
+        print(f"    receiver {receiver.webhook_url} -> {receiver.landing.relative_to(ROOT)}")
         env["TAP_PARTNERAPI_API_URL"] = sandbox.url
         print(f"    {sandbox.url}")
         runs: list[dict] = []
@@ -162,11 +214,15 @@ def main() -> int:
         keys_before = raw_keys(db)
         step(f"advance the sandbox clock by {ADVANCE_HOURS} h (new, updated, deleted, late)")
         sandbox.admin("POST", "/_sandbox/advance", {"hours": ADVANCE_HOURS})
+        landed = wait_for_webhooks(receiver.landing)
+        print(f"    {landed} webhook notifications landed")
         run_job("incremental #2", ["incremental"], "demo-incremental-2")
         new_versions, late = late_arrivals(keys_before, raw_keys(db))
         runs[-1].update(new_versions=new_versions, late=late)
+        webhooks = webhook_effect(db)
+        webhooks["landed"] = landed
         run_job("reconcile (deletes)", ["--full-refresh", "reconcile"], "demo-reconcile-1")
-        ok = print_summary(db, runs, sandbox, RUN_RESULTS, SUMMARY_FILE)
+        ok = print_summary(db, runs, sandbox, RUN_RESULTS, SUMMARY_FILE, webhooks)
     print(f"demo finished in {time.monotonic() - started:.0f} s; sandbox stopped")
     return 0 if ok else 1
 

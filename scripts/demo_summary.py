@@ -31,8 +31,10 @@ def coverage(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.datetime]]:
     ).fetchall()
 
 
-def flagged_deleted(con: duckdb.DuckDBPyConnection, resource: str) -> int:
-    return con.execute(f"select count(*) from analytics.{resource} where is_deleted").fetchone()[0]
+def flagged_deleted(con: duckdb.DuckDBPyConnection, resource: str) -> dict[str, int]:
+    """Rows flagged is_deleted, by where the flag comes from (reconciliation, webhook)."""
+    return dict(con.execute(f"select deleted_source, count(*) from analytics.{resource} "
+                            "where is_deleted group by 1 order by 1").fetchall())
 
 
 def dbt_results(run_results: Path) -> tuple[dict[str, dict[str, int]], list[str]]:
@@ -67,7 +69,8 @@ def tap_totals(summary_file: Path) -> dict[str, Any]:
 
 
 def print_summary(
-    db: Path, runs: list[dict], sandbox: Any, run_results: Path, summary_file: Path
+    db: Path, runs: list[dict], sandbox: Any, run_results: Path, summary_file: Path,
+    webhooks: dict[str, int] | None = None,
 ) -> bool:
     """Print the summary; True when dbt ran tests and none failed or errored."""
     print("\n================ demo summary ================")
@@ -79,15 +82,25 @@ def print_summary(
             f"{run['name']:<26} {run['requests']:>4} API requests {run['seconds']:>4.0f} s{extra}"
         )
 
+    if webhooks:
+        print(
+            f"\nwebhooks: {webhooks['landed']} notifications landed once each (the sandbox "
+            f"sends some twice), {webhooks['raw']} in raw; after incremental #2 "
+            f"{webhooks['curated_from_push']} curated rows carry a pushed version and "
+            f"{webhooks['deletes_flagged_early']} deletes were flagged from notices, before "
+            f"any reconciliation"
+        )
     now = dt.datetime.fromisoformat(sandbox.admin("GET", "/_sandbox/clock")["now"])
     with duckdb.connect(str(db), read_only=True) as con:
         print("\ncurated tables (schema analytics):")
         for table, count in curated_counts(con):
             print(f"  {table:<26} {count:>7} rows")
-        print("\ndeletes (vendor hard-deleted -> flagged is_deleted by the reconciliation):")
+        print("\ndeletes (gone from the vendor's listings -> flagged is_deleted, by source; a "
+              "webhook flag can come before the delete shows in listings):")
         for res in DELETABLE:
             vendor = len(sandbox.admin("GET", f"/_sandbox/deleted/{res}"))
-            print(f"  {res:<26} {vendor:>4} -> {flagged_deleted(con, res)}")
+            flags = flagged_deleted(con, res)
+            print(f"  {res:<26} {vendor:>4} -> {sum(flags.values())} {json.dumps(flags)}")
         lags = [(s, (now - c.replace(tzinfo=dt.UTC)).total_seconds()) for s, c in coverage(con)]
 
     counts, not_passed = dbt_results(run_results)
