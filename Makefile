@@ -63,9 +63,13 @@ demo: $(DEMO_STAMP)
 # pytest exits 5 when it collects no test: that is a failure here, on purpose (a suite that
 # runs nothing must not pass CI).
 # Airflow has its own virtualenv (orchestrate/install.sh, idempotent) for the DAG tests.
+# Two workers, one test file each at a time (module fixtures stay per file): the suite is
+# mostly subprocesses (Meltano, dbt, the loader) waiting on each other. PYTEST_ARGS= runs it
+# serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(TEST_STAMP)
 	bash orchestrate/install.sh
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(DEMO_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

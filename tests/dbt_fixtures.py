@@ -7,12 +7,15 @@ raw column types are the loader's own. dbt runs through `meltano invoke dbt-duck
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from meltano_fixtures import own_sys_dir
 
 from tap_partnerapi.schema import WEBHOOK_KEYS, WEBHOOK_SCHEMA
 
@@ -164,11 +168,24 @@ class Batch:
         yield json.dumps({"type": "STATE", "value": {"bookmarks": {"run": self.run_id}}})
 
 
-def meltano_env(db_path: Path, **extra: str) -> dict[str, str]:
+@functools.cache
+def _private_meltano_dir() -> Path:
+    """One `.meltano` per test process (pytest-xdist workers run dbt at the same time, and
+    Meltano rewrites `.meltano/run/<plugin>/` on every invocation)."""
+    root = Path(tempfile.mkdtemp(prefix="dbt-fixtures-meltano-"))
+    atexit.register(shutil.rmtree, root, True)
+    return own_sys_dir(root)
+
+
+def meltano_env(db_path: Path, *, shared_sys_dir: bool = False, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "MELTANO_"))}
     env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                PARTNERAPI_DUCKDB_PATH=str(db_path),
                **extra)
+    if not shared_sys_dir:
+        sys_dir = _private_meltano_dir()
+        env.update(MELTANO_SYS_DIR_ROOT=str(sys_dir),
+                   MELTANO_DATABASE_URI=f"sqlite:///{sys_dir / 'meltano.db'}")
     return env
 
 
@@ -405,7 +422,8 @@ def ensure_installed(*plugins: tuple[str, str]) -> None:
     for kind, name in plugins or (("loader", "target-duckdb"), ("utility", "dbt-duckdb")):
         if not (ROOT / ".meltano" / f"{kind}s" / name / "venv").exists():
             subprocess.run([str(MELTANO), "install", kind, name], cwd=ROOT, check=True,
-                           env=meltano_env(ROOT / "unused.duckdb"), capture_output=True)
+                           env=meltano_env(ROOT / "unused.duckdb", shared_sys_dir=True),
+                           capture_output=True)
 
 
 def base_warehouse(tmp_root: Path) -> Warehouse:
