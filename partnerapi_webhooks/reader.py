@@ -77,3 +77,28 @@ def iter_documents(
         except FileNotFoundError:
             # A crashed delivery's orphan removed by its retry between listing and reading.
             continue
+
+
+class FolderReader:
+    """The folder functions above behind the interface :class:`S3Reader` shares."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def exists(self) -> bool:
+        return exists(self.root)
+
+    def list_keys(self, environment: str, **kwargs: Any) -> list[str]:
+        return list_keys(self.root, environment, **kwargs)
+
+    def read_text(self, key: str) -> str:
+        return read_text(self.root, key)
+
+
+def open_reader(uri: str) -> Any:
+    """A reader of ``uri``: ``s3://bucket/prefix`` (needs boto3) or a local folder."""
+    if uri.startswith("s3://"):
+        from partnerapi_webhooks.s3reader import S3Reader
+
+        return S3Reader(uri)
+    return FolderReader(uri)

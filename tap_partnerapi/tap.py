@@ -96,9 +96,9 @@ class TapPartnerAPI(Tap):
                     description="File to which the per-stream run summary JSON lines are "
                                 "appended."),
         th.Property("webhooks_landing", th.StringType,
-                    description="Folder where partnerapi-webhooks lands notifications "
-                                "(its PARTNERAPI_WEBHOOK_LANDING). Empty: the "
-                                "webhook_notifications stream reads nothing."),
+                    description="Folder or s3://bucket/prefix where partnerapi-webhooks "
+                                "lands notifications (its PARTNERAPI_WEBHOOK_LANDING). "
+                                "Empty: the webhook_notifications stream reads nothing."),
         th.Property("webhooks_lookback_minutes", th.IntegerType, default=10,
                     description="Each run re-reads notifications received this long before "
                                 "its bookmark (a delivery can finish landing after a later "

@@ -58,11 +58,8 @@ class WebhookNotificationsStream(Stream):
         if not landing:
             self.logger.info("webhooks_landing is not set: no webhook notifications to read")
             return
-        if str(landing).startswith("s3://"):
-            raise NotImplementedError(
-                "webhooks_landing: s3:// landing areas are written by the receiver but not "
-                "read by this tap yet; sync the prefix to a folder and point the setting there")
-        if not reader.exists(landing):
+        area = reader.open_reader(str(landing))
+        if not area.exists():
             self.logger.warning("webhooks_landing %s does not exist (yet): nothing to read; "
                                 "is it the receiver's PARTNERAPI_WEBHOOK_LANDING?", landing)
             return
@@ -73,13 +70,13 @@ class WebhookNotificationsStream(Stream):
             since = parse_ts(bookmark) if bookmark else None
             lookback = dt.timedelta(minutes=float(self.config.get("webhooks_lookback_minutes",
                                                                   10)))
-            keys = reader.list_keys(landing, tap.environment, since=since, lookback=lookback)
+            keys = area.list_keys(tap.environment, since=since, lookback=lookback)
             self.logger.info("Reading %d landed notification(s) from %s (received since %s, "
                              "minus %s lookback)", len(keys), landing, bookmark or "the start",
                              lookback)
             for key in keys:
                 try:
-                    text = reader.read_text(landing, key)
+                    text = area.read_text(key)
                 except FileNotFoundError:
                     continue  # a crashed delivery's orphan, removed by its retry
                 try:
