@@ -41,8 +41,8 @@ PII_SALT = "partnerapi-dev-salt"  # transform/macros/pii.sql: the local targets'
 PII_COLUMNS = ("email", "name", "phone")
 LINEAGE_OR_FLAGS = {"environment", "_pa_version", "_pa_run_id", "_pa_request_id",
                     "_pa_extracted_at", "_pa_cursor", "_pa_window_start", "_pa_window_end",
-                    "is_deleted", "deleted_detected_at", "email_hash", "name_hash",
-                    "phone_hash", "address_hash", "address_country"}
+                    "is_deleted", "deleted_detected_at", "deleted_source", "email_hash",
+                    "name_hash", "phone_hash", "address_hash", "address_country"}
 MAX_EXAMPLES = 5
 
 
