@@ -8,7 +8,6 @@ warehouse file and dbt target directory, so nothing of the developer's project i
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from meltano_fixtures import own_sys_dir
+from meltano_fixtures import pipeline_env
 
 from partner_sandbox import Sandbox
 
@@ -56,27 +55,9 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(scope="module")
 def project_env(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("meltano_incremental")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TAP_PARTNERAPI", "TARGET_DUCKDB", "MELTANO_", "DBT_"))
-    }
-    env.update(
-        {
-            "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
-            "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(tmp)),
-            "PARTNERAPI_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
-            "TAP_PARTNERAPI_API_URL": sandbox.url,
-            "TAP_PARTNERAPI_SUMMARY_PATH": str(tmp / "summary.jsonl"),
-            "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(tmp / "webhooks_landing"),
-            # Small pages, so that a full read and an incremental one differ in requests
-            # (at the default 5000 every stream of the small sandbox is a single page).
-            "TAP_PARTNERAPI_PAGE_SIZE": "200",
-            "DBT_TARGET_PATH": str(tmp / "dbt_target"),
-            "DBT_LOG_PATH": str(tmp / "dbt_logs"),
-        }
-    )
+    # Small pages, so that a full read and an incremental one differ in requests (at the
+    # default 5000 every stream of the small sandbox is a single page).
+    env = pipeline_env(tmp, sandbox.url, TAP_PARTNERAPI_PAGE_SIZE="200")
     return env
 
 

@@ -9,7 +9,6 @@ invisible to polling (a 6-hour visibility lag), so only the webhook path can bri
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from meltano_fixtures import own_sys_dir
+from meltano_fixtures import pipeline_env
 
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import ChangeFeed, WebhookSender
@@ -35,20 +34,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                       rate_limit_per_minute=1000, token_lifetime_seconds=900).start()
     feed = ChangeFeed(seed=23).attach(sandbox)
     receiver = ReceiverProcess(tmp / "receiver", secrets=SECRETS).start()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TAP_PARTNERAPI", "TARGET_DUCKDB", "MELTANO_", "DBT_",
-                                "PARTNERAPI_"))}
-    env.update({
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
-        "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(tmp)),
-        "PARTNERAPI_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
-        "TAP_PARTNERAPI_API_URL": sandbox.url,
-        "TAP_PARTNERAPI_SUMMARY_PATH": str(tmp / "summary.jsonl"),
-        "TAP_PARTNERAPI_WEBHOOKS_LANDING": str(receiver.landing),
-        "DBT_TARGET_PATH": str(tmp / "dbt_target"),
-        "DBT_LOG_PATH": str(tmp / "dbt_logs"),
-    })
+    env = pipeline_env(tmp, sandbox.url,
+                       TAP_PARTNERAPI_WEBHOOKS_LANDING=str(receiver.landing))
     try:
         yield {"sandbox": sandbox, "feed": feed, "receiver": receiver, "env": env,
                "db": tmp / "warehouse.duckdb"}
