@@ -70,17 +70,23 @@ def parse(body: bytes) -> Notification:
     )
 
 
+def key_floor(environment: str, moment: datetime) -> str:
+    """``environment=E/date=D/hour=H/<moment compact>``: the keys of notifications received
+    before ``moment`` sort before it, those received at or after it sort after it."""
+    moment = moment.astimezone(UTC)
+    return (
+        f"environment={environment}/date={moment:%Y-%m-%d}/hour={moment:%H}/"
+        f"{moment:%Y%m%dT%H%M%S%fZ}"
+    )
+
+
 def landing_key(environment: str, received_at: datetime, notification_id: str) -> str:
     """``environment=E/date=D/hour=H/<received_at compact>-<id>.json``.
 
     Lexicographic key order is received order within an environment, which is what the tap's
     incremental read relies on (see docs/webhooks.md).
     """
-    moment = received_at.astimezone(UTC)
-    return (
-        f"environment={environment}/date={moment:%Y-%m-%d}/hour={moment:%H}/"
-        f"{moment:%Y%m%dT%H%M%S%fZ}-{notification_id}.json"
-    )
+    return f"{key_floor(environment, received_at)}-{notification_id}.json"
 
 
 def build_document(

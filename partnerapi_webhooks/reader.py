@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerapi_webhooks.landing import TEMP_PREFIX
-
-
-def _compact(moment: datetime) -> str:
-    return f"{moment:%Y%m%dT%H%M%S%f}Z"
+from partnerapi_webhooks.notification import key_floor
 
 
 def list_keys(
@@ -38,6 +35,7 @@ def list_keys(
     floor = (since - lookback).astimezone(UTC) if since is not None else None
     floor_date = f"date={floor:%Y-%m-%d}" if floor else ""
     floor_hour = f"hour={floor:%H}" if floor else ""
+    first_key = key_floor(environment, floor) if floor else ""
     keys: list[str] = []
     for date_dir in sorted(p for p in base.iterdir() if p.name >= floor_date):
         # Same result, but a frequent poller (partnerapi_webhooks.trigger) does not list every
@@ -49,9 +47,9 @@ def list_keys(
                 name = path.name
                 if name.startswith(TEMP_PREFIX) or not name.endswith(".json"):
                     continue
-                if floor is not None and name[: len(_compact(floor))] < _compact(floor):
-                    continue
-                keys.append(path.relative_to(root).as_posix())
+                key = path.relative_to(root).as_posix()
+                if key >= first_key:
+                    keys.append(key)
     return sorted(keys)
 
 

@@ -12,14 +12,11 @@ Needs ``boto3`` (the ``s3`` extra); credentials and endpoint come from the stand
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from partnerapi_webhooks.landing import TEMP_PREFIX
-
-
-def _compact(moment: datetime) -> str:
-    return f"{moment:%Y%m%dT%H%M%S%f}Z"
+from partnerapi_webhooks.notification import key_floor
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -51,14 +48,11 @@ class S3Reader:
 
     def list_keys(self, environment: str, *, since: datetime | None = None,
                   lookback: timedelta = timedelta(minutes=10)) -> list[str]:
-        base = f"{self.prefix}environment={environment}/"
-        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": base}
+        request: dict[str, Any] = {"Bucket": self.bucket,
+                                   "Prefix": f"{self.prefix}environment={environment}/"}
         if since is not None:
-            moment = (since - lookback).astimezone(UTC)
-            # Every key received at or after the floor sorts after this string, every
-            # earlier one before it: S3 skips them server-side.
-            request["StartAfter"] = (f"{base}date={moment:%Y-%m-%d}/hour={moment:%H}/"
-                                     f"{_compact(moment)}")
+            # Keys received before the floor sort before it: S3 skips them server-side.
+            request["StartAfter"] = self.prefix + key_floor(environment, since - lookback)
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(**request):
             for item in page.get("Contents", ()):

@@ -15,6 +15,7 @@ from tap_fixtures import run_tap, tap_config
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import ChangeFeed, WebhookSender, build_notification
 from partnerapi_webhooks import reader
+from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess
 
 STREAM = "webhook_notifications"
@@ -192,8 +193,7 @@ def _shifted_copy(landing: Path, key: str, new_id: str, *, minutes: int) -> str:
     doc.update(notification_id=new_id, raw_body=raw_body,
                body_sha256=hashlib.sha256(raw_body.encode()).hexdigest(),
                received_at=moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    new_key = (f"environment=sandbox/date={moment:%Y-%m-%d}/hour={moment:%H}/"
-               f"{moment:%Y%m%dT%H%M%S%f}Z-{new_id}.json")
+    new_key = landing_key("sandbox", moment, new_id)
     doc["landing_key"] = new_key
     path = landing / new_key
     path.parent.mkdir(parents=True, exist_ok=True)

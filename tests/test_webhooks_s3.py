@@ -16,6 +16,7 @@ from tap_fixtures import run_tap, tap_config
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import WebhookSender, build_notification
 from partnerapi_webhooks.landing import LocalLanding, S3Landing
+from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess
 from partnerapi_webhooks.reader import FolderReader, open_reader
 from partnerapi_webhooks.s3reader import S3Reader
@@ -97,8 +98,7 @@ def test_s3_listing_gives_the_folder_readers_keys_for_any_floor(
     folder, remote = LocalLanding(tmp_path), S3Landing(bucket, prefix, client=s3)
     for i in range(40):  # across an hour and a day boundary
         moment = start + dt.timedelta(minutes=3 * i, microseconds=i)
-        key = (f"environment=sandbox/date={moment:%Y-%m-%d}/hour={moment:%H}/"
-               f"{moment:%Y%m%dT%H%M%S%f}Z-whk_{i:03d}.json")
+        key = landing_key("sandbox", moment, f"whk_{i:03d}")
         for landing in (folder, remote):
             landing.put(key, b'{"n": %d}\n' % i)
     s3.put_object(Bucket=bucket, Key=f"{prefix}/environment=production/date=2026-11-22/"
