@@ -21,7 +21,7 @@ from singer_sdk import Stream
 from partnerapi_webhooks import reader
 from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
-from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, WEBHOOK_KEYS, WEBHOOK_SCHEMA
+from tap_partnerapi.schema import RESOURCE_PROPERTIES, WEBHOOK_KEYS, WEBHOOK_SCHEMA
 from tap_partnerapi.versions import version_of
 
 if t.TYPE_CHECKING:
@@ -142,7 +142,8 @@ class WebhookNotificationsStream(Stream):
         }
 
     def _conformance(self, resource: t.Any, obj: t.Any) -> tuple[bool | None, str | None]:
-        """Same rule as the polled streams: a missing documented field is breaking."""
+        """Same rule as the polled streams: a missing documented field (the id included) is
+        breaking."""
         checker = self.checkers.get(resource) if isinstance(resource, str) else None
         if checker is None:
             return None, f"unknown resource {resource!r}"
@@ -151,8 +152,6 @@ class WebhookNotificationsStream(Stream):
         verdict = checker.check(obj)
         if verdict.missing:
             return False, verdict.reason()
-        if ID_FIELDS[resource] not in obj:
-            return False, f"documented field(s) missing: {ID_FIELDS[resource]}"
         return True, None
 
     def _quarantine(self, key: str, text: str, reason: str) -> None:
@@ -161,15 +160,14 @@ class WebhookNotificationsStream(Stream):
         stats = tap.stats_for(self.name)
         stats.quarantined += 1
         self.logger.error("Landed file %s quarantined: %s", key, reason)
-        now = tap.server_now()
+        held = {"landing_key": key, "text": text}
         tap.audit("quarantine").emit({
             "environment": tap.environment, "stream": self.name, "record_id": key,
             "updated_at": None, "reason": f"unreadable landed notification: {reason}",
             "missing_fields": [], "unexpected_fields": [],
-            "_pa_raw": {"landing_key": key, "text": text},
-            "_pa_version": version_of({"landing_key": key, "text": text}),
+            "_pa_raw": held, "_pa_version": version_of(held),
             "_pa_run_id": tap.run_id, "_pa_request_id": f"webhook-file:{key}",
-            "_pa_extracted_at": now,
+            "_pa_extracted_at": tap.server_now(),
         })
 
 
