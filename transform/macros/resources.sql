@@ -46,6 +46,12 @@
     {{ return('event_id' if resource == 'events' else 'id') }}
 {%- endmacro %}
 
+{#- The resources the vendor can hard-delete (no tombstones: reconciliation and webhook
+    notices find the deletes). -#}
+{% macro deletable_resources() -%}
+    {{ return(['customers', 'plans', 'invoice_items']) }}
+{%- endmacro %}
+
 {% macro resource_names() -%}
     {{ return(['customers', 'plans', 'subscriptions', 'invoices', 'invoice_items',
                'payments', 'refunds', 'events']) }}

@@ -20,19 +20,10 @@ latest_usable as (
     group by environment, resource
 ),
 
-known as (
-    select 'customers' as resource, environment, id, updated_at from {{ ref('stg_customers') }}
-    union all
-    select 'plans' as resource, environment, id, updated_at from {{ ref('stg_plans') }}
-    union all
-    select 'invoice_items' as resource, environment, id, updated_at
-    from {{ ref('stg_invoice_items') }}
-),
-
 notified as (
     select d.environment, d.resource, d.object_id as id, d.delete_notified_at
     from {{ ref('stg_webhook_deletes') }} as d
-    inner join known as k
+    inner join {{ ref('int_deletable_records') }} as k
         on k.environment = d.environment and k.resource = d.resource and k.id = d.object_id
     left join latest_usable as u
         on u.environment = d.environment and u.resource = d.resource

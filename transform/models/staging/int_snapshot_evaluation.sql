@@ -12,11 +12,9 @@ runs as (
 ),
 
 known as (
-    select 'customers' as resource, environment, count(*) as known_ids from {{ ref('stg_customers') }} group by environment
-    union all
-    select 'plans' as resource, environment, count(*) from {{ ref('stg_plans') }} group by environment
-    union all
-    select 'invoice_items' as resource, environment, count(*) from {{ ref('stg_invoice_items') }} group by environment
+    select resource, environment, count(*) as known_ids
+    from {{ ref('int_deletable_records') }}
+    group by resource, environment
 ),
 
 missing as (

@@ -35,25 +35,10 @@ runs as (
     from complete_runs
 ),
 
-known as (
-    {%- for resource in ['customers', 'plans', 'invoice_items'] %}
-    select
-        '{{ resource }}' as resource, environment, id,
-        max(updated_at) as updated_at,
-        min(case when coalesce(_pa_request_id, '') like 'webhook:%' then null
-                 else _pa_extracted_at end) as first_polled_at
-    from {{ ref('stg_' ~ resource ~ '_versions') }}
-    group by environment, id
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
 eligible as (
     select r.*, k.id, k.updated_at, k.first_polled_at
     from runs as r
-    inner join known as k
+    inner join {{ ref('int_deletable_records') }} as k
         on k.environment = r.environment and k.resource = r.resource
         and k.updated_at < r.started_at
         and k.first_polled_at < r.listing_started_at

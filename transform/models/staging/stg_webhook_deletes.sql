@@ -11,7 +11,7 @@ select
     count(*) as notifications
 from {{ ref('stg_webhook_notifications') }}
 where action = 'deleted'
-  and resource in ('customers', 'plans', 'invoice_items')
+  and resource in ('{{ deletable_resources() | join("', '") }}')
   and object_id is not null
   and created_at is not null
 group by environment, resource, object_id
