@@ -26,7 +26,7 @@ from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_summary import print_summary
+from demo_summary import DELETABLE, print_summary
 from sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def webhook_effect(db: Path) -> dict[str, int]:
         curated = sum(one(f"select count(*) from analytics.{mart} where _pa_request_id "
                           f"like 'webhook:%'") for mart in marts)
         flagged = sum(one(f"select count(*) from analytics.{res} where deleted_source = "
-                          f"'webhook'") for res in ("customers", "plans", "invoice_items"))
+                          f"'webhook'") for res in DELETABLE)
         return {"raw": one("select count(*) from raw.webhook_notifications"),
                 "curated_from_push": curated, "deletes_flagged_early": flagged}
 
