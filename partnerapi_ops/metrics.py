@@ -20,7 +20,6 @@ from prometheus_client.registry import Collector
 
 from partnerapi_ops.config import OpsConfig
 from partnerapi_ops.sources import (
-    RETRY_CAUSES,
     DbtResults,
     RunSummary,
     WarehouseSnapshot,
@@ -28,6 +27,7 @@ from partnerapi_ops.sources import (
     read_summaries,
     read_warehouse,
 )
+from tap_partnerapi.summary import RETRY_CAUSES
 
 log = logging.getLogger(__name__)
 P = "partnerapi_"

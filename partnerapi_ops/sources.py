@@ -15,29 +15,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from tap_partnerapi.schema import RESOURCE_PROPERTIES
+
 log = logging.getLogger(__name__)
 
-RESOURCE_STREAMS = (
-    "customers",
-    "plans",
-    "subscriptions",
-    "invoices",
-    "invoice_items",
-    "payments",
-    "refunds",
-    "events",
-)
-RETRY_CAUSES = (
-    "timeout",
-    "connection",
-    "http_5xx",
-    "http_504",
-    "partial_page",
-    "truncated_body",
-    "invalid_token",
-    "rate_limited",
-    "invalid_cursor",
-)
+RESOURCE_STREAMS = tuple(RESOURCE_PROPERTIES)  # the tap's resource streams
 # Runs whose volume is not comparable with the 5-minute incremental runs (the DAGs prefix
 # their run ids): they are kept out of the volume-anomaly baseline.
 NON_INCREMENTAL_RUN_PREFIXES = ("backfill-", "sweep-", "reconcile-")

@@ -24,6 +24,7 @@ import duckdb
 
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
+from tap_partnerapi.schema import RESOURCE_PROPERTIES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_summary import DELETABLE, print_summary
@@ -35,16 +36,7 @@ DEMO_DIR = OUT / "demo"
 SUMMARY_FILE = DEMO_DIR / "tap_summary.jsonl"
 RUN_RESULTS = ROOT / "transform" / "target" / "run_results.json"
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-RESOURCES = (
-    "customers",
-    "plans",
-    "subscriptions",
-    "invoices",
-    "invoice_items",
-    "payments",
-    "refunds",
-    "events",
-)
+RESOURCES = tuple(RESOURCE_PROPERTIES)
 ADVANCE_HOURS = 3
 WEBHOOK_DIR = DEMO_DIR / "webhooks"
 # A throwaway signing secret shared by the local sandbox and receiver (never a real one).
