@@ -15,7 +15,7 @@ TEST_STAMP := .meltano/.installed-test
 
 # Only the plugins each command runs: target-snowflake is for production only; the tests also
 # build the dbt project on Snowflake's dialect (dbt-snowflake against fakesnow).
-DEMO_PLUGINS := tap-partnerapi target-duckdb dbt-duckdb
+DEMO_PLUGINS := tap-partnerapi target-duckdb-bulk dbt-duckdb
 TEST_PLUGINS := $(DEMO_PLUGINS) dbt-snowflake fakesnow
 
 # Belt and braces next to meltano.yml: no version check, no telemetry, no prompts.

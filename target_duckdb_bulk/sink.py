@@ -93,19 +93,26 @@ class DuckDBBulkSink(BatchSink):
         spool.write("}}\n")
 
     def process_batch(self, context: dict) -> None:
+        """Hand the spooled batch to the warehouse's load thread and return: the next batch
+        fills while this one loads. The target waits for the load before it emits STATE."""
         if self._spool is None:
             return
         self._spool.close()
         self._spool = None
         path, self._spool_path = self._spool_path, None
         assert path is not None
-        try:
-            written = self._load(Source("spool", (path,)))
+        records = self.current_size
+
+        def load() -> None:
+            try:
+                written = self._load(Source("spool", (path,)))
+            finally:
+                Path(path).unlink(missing_ok=True)
             self.logger.info("Committed %d rows into %s (%d records in the batch)",
-                             written, self.spec.qualified, self.current_size)
-            self.tally_duplicate_merged(self.current_size - written)
-        finally:
-            Path(path).unlink(missing_ok=True)
+                             written, self.spec.qualified, records)
+            self.tally_duplicate_merged(records - written)
+
+        self._bulk_target.warehouse.submit(load)
 
     def clean_up(self) -> None:
         if self._spool is not None:  # a batch that never drained (an error upstream)
@@ -130,6 +137,7 @@ class DuckDBBulkSink(BatchSink):
         else:
             raise NotImplementedError(f"Unsupported batch encoding format: {encoding.format}")
         warehouse = self._bulk_target.warehouse
+        warehouse.wait()
         for url in files:
             local, temporary = self._local_copy(url)
             try:

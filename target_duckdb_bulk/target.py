@@ -116,6 +116,13 @@ class TargetDuckDBBulk(Target):
             self.drain_one(sink)
         self._handle_max_record_age()
 
+    def _write_state_message(self, state: dict) -> None:
+        # The SDK emits STATE after draining every sink; a drained batch may still be
+        # loading on the warehouse's thread: the state goes out only once it has committed.
+        if "warehouse" in self.__dict__:
+            self.warehouse.wait()
+        super()._write_state_message(state)
+
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         if "warehouse" in self.__dict__:

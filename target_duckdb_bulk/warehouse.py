@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +81,34 @@ class Warehouse:
         if temp_directory:
             settings["temp_directory"] = temp_directory
         for name, value in settings.items():
-            self.con.execute(f"SET {name} = {literal(str(value)) if isinstance(value, str) else value}")
+            text = literal(value) if isinstance(value, str) else value
+            self.con.execute(f"SET {name} = {text}")
+
+        # Batches load on one worker thread, in order, while the main thread reads the next
+        # batch (DuckDB releases the GIL): reading and loading overlap instead of taking
+        # turns, and the tap is not held up while a batch commits.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-load")
+        self._pending: Future[Any] | None = None
+
+    def submit(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` (a batch load) on the worker once the previous one has committed: at
+        most one batch loading and one filling, so memory stays flat."""
+        self.wait()
+        self._pending = self._worker.submit(fn)
+
+    def wait(self) -> None:
+        """Block until the batch in flight has committed; re-raise its error. Called before
+        any STATE message goes out, so state never runs ahead of the rows it covers."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.wait()
+        finally:
+            self._worker.shutdown()
+            self.con.close()
 
     # -- tables --------------------------------------------------------------------------
 
@@ -98,6 +123,7 @@ class Warehouse:
         """Create the table, or add the columns a grown SCHEMA brings. A column whose type
         changed is kept under ``<name>_<YYYYmmdd_HHMM>`` and a new one added, as
         target-duckdb 0.8.0 did: nothing already loaded is lost or re-typed."""
+        self.wait()
         with self.lock:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.schema)}")
             existing = self.existing_columns(spec)
@@ -207,6 +233,7 @@ class Warehouse:
 
     def count_rows(self, source: Source) -> int:
         """Rows in ``source`` files (BATCH): what the tally and the log report as read."""
+        self.wait()
         paths = "[" + ", ".join(literal(p) for p in source.paths) + "]"
         if source.kind == "parquet":
             sql = f"SELECT count(*) FROM read_parquet({paths})"
