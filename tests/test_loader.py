@@ -1,175 +1,173 @@
-"""The embedded loader must not lose records.
+"""The embedded loader (target-duckdb-bulk) keeps every record, exactly once.
 
-target-duckdb 0.8.0 loads each batch with a CSV `COPY` that does not say `HEADER false`; from
-duckdb 1.3 on the CSV sniffer may take the first row for a header and silently drop it. The
-project pins the loader's own virtualenv to duckdb 1.2.2 (meltano.yml). These tests push
-records through the real loader, invoked by Meltano with the project's configuration, in
-several batches, and count the rows.
+Records go through the real loader - through Meltano with the project's plugin settings
+where the configuration matters, its installed executable for the many small runs - in
+batches of 10, and the warehouse is read back with DuckDB.
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import json
-import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
-import duckdb
 import pytest
-from meltano_fixtures import own_sys_dir
+from loader_fixtures import (
+    LOADER_BIN,
+    SCHEMA_V1,
+    SCHEMA_V2,
+    load_direct,
+    load_via_meltano,
+    loader_config,
+    record_messages,
+    record_v1,
+    record_v2,
+    rows,
+    schema_message,
+    singer_text,
+    state_message,
+    table,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-MELTANO = Path(sys.executable).with_name("meltano")
-TARGET_VENV_BIN = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin"
-
-N_RECORDS = 53
-BATCH_SIZE = 10  # 6 batches: a first-row-per-batch loss would show as 6 missing rows
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "environment": {"type": "string"},
-        "id": {"type": "string"},
-        "_pa_version": {"type": "string"},
-        "amount": {"type": ["integer", "null"]},
-        "currency": {"type": ["string", "null"]},
-        "status": {"type": ["string", "null"]},
-        "updated_at": {"type": ["string", "null"], "format": "date-time"},
-        "method": {"type": ["object", "null"]},
-        "_pa_raw": {"type": ["object", "null"]},
-    },
-}
-KEY = ["environment", "id", "_pa_version"]
+BATCH = 10
 
 
-def _record(i: int) -> dict:
-    raw = {
-        "id": f"pay_{i:06d}",
-        "amount": 1000 + i,
-        "currency": "eur",
-        "status": "succeeded",
-        # Commas, quotes and a newline: the CSV round trip must keep them intact.
-        "method": {"type": "card", "card_brand": 'vi,"sa"\n', "last4": f"{i % 10000:04d}"},
-        "updated_at": f"2026-11-21T10:{i // 60:02d}:{i % 60:02d}.000000Z",
-    }
-    version = hashlib.sha256(
-        json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
-    return {"environment": "sandbox", **raw, "_pa_version": version, "_pa_raw": raw}
-
-
-def _singer_lines(stream: str, records: list[dict]) -> str:
-    msgs: list[dict] = [
-        {"type": "SCHEMA", "stream": stream, "schema": SCHEMA, "key_properties": KEY}
-    ]
-    msgs += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
-    msgs.append({"type": "STATE", "value": {"bookmarks": {stream: {"n": len(records)}}}})
-    return "".join(json.dumps(m) + "\n" for m in msgs)
-
-
-
-def _load_via_meltano(db: Path, stream: str, records: list[dict]) -> None:
-    env = {
-        **os.environ,
-        "PARTNERAPI_DUCKDB_PATH": str(db),
-        "TARGET_DUCKDB_BATCH_SIZE_ROWS": str(BATCH_SIZE),
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
-        "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(db.parent)),
-    }
-    proc = subprocess.run(
-        [str(MELTANO), "invoke", "target-duckdb"],
-        input=_singer_lines(stream, records),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def loader_installed() -> None:
-    if not (TARGET_VENV_BIN / "target-duckdb").exists():
-        pytest.fail("target-duckdb is not installed: run `make test` (it runs meltano install)")
+    if not LOADER_BIN.exists():
+        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")
 
 
-def test_loader_venv_pins_duckdb_below_1_3(loader_installed: None) -> None:
-    out = subprocess.run(
-        [str(TARGET_VENV_BIN / "python"), "-c", "import duckdb; print(duckdb.__version__)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert out == "1.2.2"
-
-
-def test_n_records_make_n_rows_in_several_batches(loader_installed: None, tmp_path: Path) -> None:
-    db = tmp_path / "wh.duckdb"  # via PARTNERAPI_DUCKDB_PATH: proves the override too
-    records = [_record(i) for i in range(N_RECORDS)]
-    _load_via_meltano(db, "payments", records)
-
-    rows = _rows(db, "select id, amount, method from raw.payments order by id")
-    assert len(rows) == N_RECORDS
-    assert [r[0] for r in rows] == [r["id"] for r in records]
-    assert json.loads(rows[0][2])["card_brand"] == 'vi,"sa"\n'
-
-
-def test_reloading_the_same_versions_adds_no_row(loader_installed: None, tmp_path: Path) -> None:
+@pytest.mark.parametrize("n", [BATCH - 1, BATCH, BATCH + 1, 5 * BATCH + 3])
+def test_n_records_make_n_rows_at_batch_boundaries(tmp_path, n) -> None:
     db = tmp_path / "wh.duckdb"
-    records = [_record(i) for i in range(N_RECORDS)]
-    _load_via_meltano(db, "payments", records)
-    changed = {**records[0], "_pa_version": "0" * 64}  # a new version of one record
-    _load_via_meltano(db, "payments", [*records, changed])
-
-    (count,) = _rows(db, "select count(*) from raw.payments")[0]
-    distinct_sql = "select count(distinct (environment, id, _pa_version)) from raw.payments"
-    (distinct,) = _rows(db, distinct_sql)[0]
-    assert count == distinct == N_RECORDS + 1
+    records = [record_v1(i) for i in range(n)]
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", records)])
+    got = rows(db, "SELECT id FROM raw.payments ORDER BY id")
+    assert [r[0] for r in got] == [r["id"] for r in records]
 
 
-def test_unpinned_duckdb_would_lose_rows(loader_installed: None, tmp_path: Path) -> None:
-    """Control: the same loader on duckdb >= 1.3 loses rows, which is why the pin exists."""
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    venv = tmp_path / "venv"
-    subprocess.run([uv, "venv", "--quiet", str(venv)], check=True, timeout=120)
-    install = subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "target-duckdb==0.8.0",
-            "duckdb==1.4.4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"cannot install the control loader: {install.stderr[-500:]}")
-    db = tmp_path / "control.duckdb"
-    config = tmp_path / "config.json"
-    config.write_text(
-        json.dumps({"path": str(db), "default_target_schema": "raw", "batch_size_rows": BATCH_SIZE})
-    )
-    subprocess.run(
-        [str(venv / "bin" / "target-duckdb"), "--config", str(config)],
-        input=_singer_lines("payments", [_record(i) for i in range(N_RECORDS)]),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=180,
-    )
-    (count,) = _rows(db, "select count(*) from raw.payments")[0]
-    assert count < N_RECORDS
+def test_meltano_settings_path_alias_and_batches(tmp_path) -> None:
+    """Through Meltano: PARTNERAPI_DUCKDB_PATH picks the file, the project's schema `raw`,
+    53 records in batches of 10 make 53 rows with every value intact, and the STATE comes
+    out after them."""
+    db = tmp_path / "elsewhere.duckdb"
+    records = [record_v1(i) for i in range(53)]
+    out = load_via_meltano(tmp_path, db, [
+        schema_message("payments", SCHEMA_V1), *record_messages("payments", records),
+        state_message({"bookmarks": {"payments": {"n": 53}}})], batch_size_rows=str(BATCH))
+    assert json.loads(out.strip().splitlines()[-1]) == {"bookmarks": {"payments": {"n": 53}}}
+    got = rows(db, "SELECT id, amount, method, tags, _pa_raw, updated_at FROM raw.payments "
+                   "ORDER BY id")
+    assert len(got) == 53
+    first = records[0]
+    assert json.loads(got[0][2]) == first["method"]
+    assert json.loads(got[0][2])["card_brand"] == 'vi,"sa"\n€'
+    assert json.loads(got[0][3]) == first["tags"]
+    assert json.loads(got[0][4]) == first["_pa_raw"]
+    # date-time -> naive UTC TIMESTAMP, microseconds kept.
+    assert got[7][5] == dt.datetime.fromisoformat(records[7]["updated_at"]).replace(tzinfo=None)
+
+
+def test_column_types_are_target_duckdb_s(tmp_path) -> None:
+    """The types target-duckdb 0.8.0 created, which the dbt models read."""
+    db = tmp_path / "wh.duckdb"
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", [record_v1(1)])])
+    types = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns "
+                          "WHERE table_schema = 'raw' AND table_name = 'payments'"))
+    assert types == {
+        "environment": "VARCHAR", "id": "VARCHAR", "_pa_version": "VARCHAR",
+        "amount": "HUGEINT", "fee_rate": "DOUBLE", "captured": "BOOLEAN",
+        "currency": "VARCHAR", "updated_at": "TIMESTAMP", "method": "JSON", "tags": "JSON",
+        "_pa_raw": "JSON", "_pa_run_id": "VARCHAR", "_pa_request_id": "VARCHAR",
+    }
+
+
+def test_a_version_already_loaded_changes_nothing(tmp_path) -> None:
+    db = tmp_path / "wh.duckdb"
+    records = [record_v1(i) for i in range(35)]
+    messages = [schema_message("payments", SCHEMA_V1), *record_messages("payments", records)]
+    load_direct(tmp_path, db, messages)
+    before = table(db, "payments")
+    load_direct(tmp_path, db, messages)
+    assert table(db, "payments") == before
+
+    # A new version of one record is a new row; the same key again replaces its own row.
+    changed_raw = {**records[0]["_pa_raw"], "amount": 1}
+    new_version = {**records[0], "amount": 1, "_pa_raw": changed_raw,
+                   "_pa_version": "0" * 64}
+    same_key = {**records[1], "_pa_run_id": "run-2"}
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", [new_version, same_key])])
+    assert len(table(db, "payments")) == 36
+    assert rows(db, "SELECT _pa_run_id FROM raw.payments WHERE id = 'pay_000001'") == [("run-2",)]
+
+
+def test_duplicates_within_one_batch_keep_the_last(tmp_path) -> None:
+    db = tmp_path / "wh.duckdb"
+    r = record_v1(7)
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", [{**r, "_pa_run_id": f"run-{k}"}
+                                                             for k in range(5)])],
+                batch_size_rows=100)
+    assert rows(db, "SELECT _pa_run_id FROM raw.payments") == [("run-4",)]
+
+
+def test_schema_growth_adds_columns(tmp_path) -> None:
+    db = tmp_path / "wh.duckdb"
+    grown = json.loads(json.dumps(SCHEMA_V1))
+    grown["properties"]["risk_score"] = {"type": ["number", "null"]}
+    load_direct(tmp_path, db, [
+        schema_message("payments", SCHEMA_V1),
+        *record_messages("payments", [record_v1(i) for i in range(15)]),
+        schema_message("payments", grown),
+        *record_messages("payments", [{**record_v1(i), "risk_score": 0.5}
+                                      for i in range(15, 30)])])
+    got = rows(db, "SELECT count(*), count(risk_score) FROM raw.payments")
+    assert got == [(30, 15)]
+
+
+def test_raw_row_v2_records(tmp_path) -> None:
+    """Shape-agnostic: raw row v2 (keys, lineage, the vendor's object) loads as is."""
+    db = tmp_path / "wh.duckdb"
+    records = [record_v2(i) for i in range(25)]
+    load_direct(tmp_path, db, [schema_message("events", SCHEMA_V2),
+                               *record_messages("events", records)])
+    got = rows(db, "SELECT id, _pa_raw, _pa_extracted_at FROM raw.events ORDER BY id")
+    assert [json.loads(g[1]) for g in got] == [r["_pa_raw"] for r in records]
+    types = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns "
+                          "WHERE table_name = 'events'"))
+    assert types["_pa_raw"] == "JSON" and types["_pa_extracted_at"] == "TIMESTAMP"
+
+
+def test_a_table_target_duckdb_created_keeps_loading(tmp_path) -> None:
+    """Warehouses built by target-duckdb 0.8.0 have a PRIMARY KEY on the keys: re-loading a
+    key (delete and insert in one transaction) must work on them."""
+    import duckdb
+
+    db = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute('CREATE TABLE raw.events ("_pa_extracted_at" timestamp, "_pa_raw" json, '
+                    '"_pa_request_id" varchar, "_pa_run_id" varchar, "_pa_version" varchar, '
+                    '"environment" varchar, "id" varchar, "updated_at" timestamp, '
+                    'PRIMARY KEY ("environment", "id", "_pa_version"))')
+    messages = [schema_message("events", SCHEMA_V2),
+                *record_messages("events", [record_v2(i) for i in range(12)])]
+    load_direct(tmp_path, db, messages)
+    load_direct(tmp_path, db, messages)
+    assert rows(db, "SELECT count(*) FROM raw.events") == [(12,)]
+
+
+def test_a_record_without_its_key_fails_loudly(tmp_path) -> None:
+    db = tmp_path / "wh.duckdb"
+    bad = {k: v for k, v in record_v1(1).items() if k != "id"}
+    proc = subprocess.run(
+        [str(LOADER_BIN), "--config", str(loader_config(tmp_path, db))],
+        input=singer_text([schema_message("payments", SCHEMA_V1),
+                           *record_messages("payments", [bad])]),
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "key property" in proc.stderr and "payments" in proc.stderr
