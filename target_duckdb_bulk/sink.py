@@ -43,7 +43,8 @@ class DuckDBBulkSink(BatchSink):
                  key_properties: Sequence[str] | None) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self._bulk_target = target
-        self.spec = TableSpec.for_stream(self.config.get("default_target_schema") or "main",
+        self.spec = TableSpec.for_stream(target.warehouse.catalog,
+                                         self.config.get("default_target_schema") or "main",
                                          stream_name, self.schema, self.key_properties)
         self._spool: IO[str] | None = None
         self._spool_path: str | None = None

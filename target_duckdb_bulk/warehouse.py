@@ -38,6 +38,7 @@ class TableSpec:
     """A stream's table: ``columns`` maps each schema property (the JSON key) to its column
     name and DuckDB type; ``keys`` are the key properties' column names."""
 
+    catalog: str
     schema: str
     table: str
     columns: dict[str, tuple[str, str]]
@@ -45,16 +46,18 @@ class TableSpec:
 
     @property
     def qualified(self) -> str:
-        return f"{quote(self.schema)}.{quote(self.table)}"
+        # Catalog too: a schema named like the database file is otherwise ambiguous.
+        return f"{quote(self.catalog)}.{quote(self.schema)}.{quote(self.table)}"
 
     @classmethod
-    def for_stream(cls, schema: str, stream: str, json_schema: dict[str, Any],
+    def for_stream(cls, catalog: str, schema: str, stream: str, json_schema: dict[str, Any],
                    key_properties: Sequence[str]) -> TableSpec:
         props = json_schema.get("properties", {}) or {}
         columns = {name: (column_name(name), column_type(prop or {}))
                    for name, prop in props.items()}
         table = stream.lower().replace("-", "_").replace(".", "_")
-        return cls(schema, table, columns, tuple(column_name(k) for k in key_properties))
+        return cls(catalog, schema, table, columns,
+                   tuple(column_name(k) for k in key_properties))
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Warehouse:
         # turns, and the tap is not held up while a batch commits.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-load")
         self._pending: Future[Any] | None = None
+        (self.catalog,) = self.con.execute("SELECT current_database()").fetchone()  # type: ignore[misc]
 
     def submit(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` (a batch load) on the worker once the previous one has committed: at
@@ -115,8 +119,8 @@ class Warehouse:
     def existing_columns(self, spec: TableSpec) -> dict[str, str]:
         rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [spec.schema, spec.table]).fetchall()
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position", [spec.catalog, spec.schema, spec.table]).fetchall()
         return {name.lower(): dtype.upper() for name, dtype in rows}
 
     def ensure_table(self, spec: TableSpec) -> None:
@@ -125,7 +129,8 @@ class Warehouse:
         target-duckdb 0.8.0 did: nothing already loaded is lost or re-typed."""
         self.wait()
         with self.lock:
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.schema)}")
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.catalog)}."
+                             f"{quote(spec.schema)}")
             existing = self.existing_columns(spec)
             wanted = dict(spec.columns.values())
             if not existing:
