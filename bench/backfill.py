@@ -1,8 +1,8 @@
 """Backfill: a closed window (start_date, end_date) split into partitions with their own
 bookmarks, as the ``backfill`` job runs it; with and without BATCH messages.
 
-BATCH files (singer-sdk ``batch_config``, jsonl + gzip) are measured on the tap side only:
-the embedded loader, target-duckdb 0.8.0, does not read BATCH messages.
+BATCH files (singer-sdk ``batch_config``, jsonl + gzip) are measured on the tap side here;
+``bench.warehouse_load`` measures them loaded end to end by target-duckdb-bulk.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""End-to-end cycle: one ``meltano run incremental`` (tap -> target-duckdb -> dbt build) for
+"""End-to-end cycle: one ``meltano run incremental`` (tap -> loader -> dbt build) for
 a ~10,000-record delta, and where its wall time goes.
 
 Isolated like tests/test_meltano_incremental.py: own Meltano system database (state), own
@@ -48,8 +48,8 @@ def _env(workdir: Path, url: str, start_date: str) -> dict[str, str]:
 
 # The warm-up runs the reconciliation's extract first: raw.id_snapshots(_runs) exist only
 # after it (docs/design.md), and the warm-up must not depend on dbt reading them as empty.
-WARMUP = ["tap-partnerapi--reconcile", "target-duckdb", "tap-partnerapi", "target-duckdb",
-          "dbt-duckdb:build"]
+WARMUP = ["tap-partnerapi--reconcile", "target-duckdb-bulk", "tap-partnerapi",
+          "target-duckdb-bulk", "dbt-duckdb:build"]
 
 
 def _run(env: dict[str, str], log: Path, blocks: list[str]) -> tuple[float, list[dict[str, Any]]]:
@@ -95,7 +95,7 @@ def split(wall: float, rows: list[dict[str, Any]]) -> dict[str, float]:
         return [e for r in rows if r.get("cmd_type") == "elb" and r.get("name") == name
                 and (e := _epoch(r)) is not None]
 
-    tap, loader = stamps("tap-partnerapi"), stamps("target-duckdb")
+    tap, loader = stamps("tap-partnerapi"), stamps("target-duckdb-bulk")
     blocks = [float(r["duration_seconds"]) for r in rows
               if r.get("event") == "Block run completed"]
     out = {"tap": (max(tap) - min(tap)) if tap else 0.0}

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import backfill, cycle, memory, pacing, profile, throughput
+from bench import backfill, cycle, memory, pacing, profile, throughput, warehouse_load
 from bench.common import ROOT, SandboxProcess
 from bench.throughput import run_tap
 
@@ -82,6 +82,11 @@ def run_all(workdir: Path, quick: bool, skip: set[str]) -> dict[str, Any]:
                                                    with_batch=not quick)
             results["backfill"]["ratio_vs_open_window"] = (results["backfill"]["rps"]
                                                            / events["tap_rps"])
+        if "warehouse" not in skip:
+            print("end to end into the warehouse: meltano run tap -> target-duckdb-bulk ...",
+                  file=sys.stderr, flush=True)
+            results["warehouse_load"] = warehouse_load.measure(big, workdir,
+                                                               with_batch=not quick)
     finally:
         big.stop()
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -150,8 +155,19 @@ def table(r: dict[str, Any]) -> str:
                      f"{_fmt(b['records'])} records", ""))
         if "batch_rps" in b:
             rows.append(("backfill with BATCH (jsonl.gz), records/s", _fmt(b["batch_rps"]),
-                         f"{b['batch_files']} files; target-duckdb 0.8.0 can't load them",
-                         ""))
+                         f"{b['batch_files']} files (tap side)", ""))
+    wl = r.get("warehouse_load")
+    if wl:
+        for key, label in (("records", "RECORD"), ("batch", "BATCH jsonl.gz"),
+                           ("half", "RECORD, ~half the events")):
+            if key in wl:
+                x = wl[key]
+                rows.append((f"end to end into the warehouse ({label}), events/s",
+                             _fmt(x["rps"]),
+                             f"{_fmt(x['ratio_vs_tap'], 2)}x the tap alone "
+                             f"({_fmt(wl['tap_rps'])}/s); loader peak RSS "
+                             f"{_fmt(x['loader_max_rss_mib'])} MiB; {_fmt(x['rows'])} events",
+                             ">= 25,000/s, <= 1 GiB" if key != "half" else "flat RSS"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     header = ("figure", "value", "reference / detail", "target")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
@@ -168,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=ROOT / "output" / "bench",
                         help="logs, configs, profiles and results.json (default: %(default)s)")
     parser.add_argument("--skip", default="", help="comma-separated: pacing,cycle,profile,"
-                        "backfill")
+                        "backfill,warehouse")
     args = parser.parse_args(argv)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)

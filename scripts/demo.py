@@ -2,7 +2,7 @@
 
 Steps: reset the dev warehouse and the dev Meltano state (so that re-running gives the same
 result), start the vendor sandbox with mild faults, run the `incremental` job (tap ->
-target-duckdb -> dbt build), advance the sandbox clock (new, updated, deleted and late
+target-duckdb-bulk -> dbt build), advance the sandbox clock (new, updated, deleted and late
 records; the sandbox pushes each change as a signed webhook to the local receiver), run
 `incremental` again (polled and pushed versions, deletes flagged early from the webhooks),
 run the `reconcile` job (id snapshots -> delete flags), then print rows per curated table,

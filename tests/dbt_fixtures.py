@@ -1,7 +1,7 @@
 """Build raw tables for the dbt tests through the real loader.
 
 Synthetic records shaped as the tap emits them (design.md, "Tap output") are written as
-Singer SCHEMA/RECORD/STATE messages and piped into `meltano invoke target-duckdb`, so the
+Singer SCHEMA/RECORD/STATE messages and piped into `meltano invoke target-duckdb-bulk`, so the
 raw column types are the loader's own. dbt runs through `meltano invoke dbt-duckdb`.
 """
 
@@ -190,13 +190,13 @@ def meltano_env(db_path: Path, *, shared_sys_dir: bool = False, **extra: str) ->
 
 
 def load(db_path: Path, *batches: Batch) -> None:
-    """Pipe the batches through the real target-duckdb into `db_path`."""
+    """Pipe the batches through the real target-duckdb-bulk into `db_path`."""
     stdin = "\n".join(line for batch in batches for line in batch.messages()) + "\n"
     for _attempt in range(3):
-        proc = subprocess.run([str(MELTANO), "invoke", "target-duckdb"], input=stdin,
+        proc = subprocess.run([str(MELTANO), "invoke", "target-duckdb-bulk"], input=stdin,
                               text=True, capture_output=True, cwd=ROOT,
                               env=meltano_env(db_path), check=False)
-        # Meltano rewrites .meltano/run/target-duckdb/*logging.conf on every invocation, so
+        # Meltano rewrites .meltano/run/target-duckdb-bulk/*logging.conf on every invocation, so
         # a concurrent invocation (another test run) can catch it empty. Nothing was loaded.
         if "is an empty file" not in proc.stderr:
             break
@@ -419,7 +419,7 @@ _BASE: list[Warehouse] = []
 
 def ensure_installed(*plugins: tuple[str, str]) -> None:
     """Install Meltano plugins on a fresh machine (a no-op once installed)."""
-    for kind, name in plugins or (("loader", "target-duckdb"), ("utility", "dbt-duckdb")):
+    for kind, name in plugins or (("loader", "target-duckdb-bulk"), ("utility", "dbt-duckdb")):
         if not (ROOT / ".meltano" / f"{kind}s" / name / "venv").exists():
             subprocess.run([str(MELTANO), "install", kind, name], cwd=ROOT, check=True,
                            env=meltano_env(ROOT / "unused.duckdb", shared_sys_dir=True),

@@ -134,7 +134,7 @@ def by_key(records: t.Iterable[dict[str, t.Any]], id_field: str = "id") -> dict:
 
 
 TARGET_DUCKDB = Path(__file__).resolve().parents[1] / ".meltano" / "loaders" / \
-    "target-duckdb" / "venv" / "bin" / "target-duckdb"
+    "target-duckdb-bulk" / "venv" / "bin" / "target-duckdb-bulk"
 
 
 def load_duckdb(db: Path, messages: list[dict[str, t.Any]]) -> None:

@@ -1,7 +1,7 @@
 """End-to-end convergence under chaos (fast variant of `make chaos`; select with `-m chaos`).
 
 The real pipeline - a `partnerapi-sandbox serve` process with heavy faults and 8 s tokens,
-`meltano run` of the project's incremental, reconcile, sweep and backfill jobs, target-duckdb,
+`meltano run` of the project's incremental, reconcile, sweep and backfill jobs, target-duckdb-bulk,
 dbt - in an isolated corner (own Meltano system DB and sys dir, own warehouse file). One
 incremental run and one backfill run are SIGKILLed mid-sync and simply run again; the vendor's
 clock moves between runs (creates, updates, hard deletes, 2 h- and 48 h-late records,

@@ -2,7 +2,7 @@
 source of truth, delete notices flag records until a later id snapshot decides.
 
 Rows of `raw.webhook_notifications` are built as the tap's stream writes them (its own
-Singer schema) and loaded through the real target-duckdb; dbt runs incrementally on a copy
+Singer schema) and loaded through the real target-duckdb-bulk; dbt runs incrementally on a copy
 of the session's baseline (docs/webhooks.md, "dbt: using the notifications")."""
 
 from __future__ import annotations

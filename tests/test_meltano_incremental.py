@@ -1,7 +1,7 @@
 """`meltano run incremental` twice in a row against the sandbox: the second run resumes from
 Meltano's state (fewer API requests) and adds no duplicate raw row.
 
-The whole job runs (tap -> target-duckdb -> dbt build), with its own system database (state),
+The whole job runs (tap -> target-duckdb-bulk -> dbt build), with its own system database (state),
 warehouse file and dbt target directory, so nothing of the developer's project is touched.
 """
 
@@ -31,7 +31,7 @@ RESOURCES = {
     "refunds": "id",
     "events": "event_id",
 }
-STATE_ID = "dev:tap-partnerapi-to-target-duckdb"
+STATE_ID = "dev:tap-partnerapi-to-target-duckdb-bulk"
 
 
 

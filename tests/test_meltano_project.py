@@ -75,7 +75,7 @@ def test_nothing_phones_home() -> None:
     assert settings["hub_url"].startswith("http://127.0.0.1:")
 
 
-# tap-partnerapi, --sweep, --backfill and target-duckdb are resolved by the tests below.
+# tap-partnerapi, --sweep, --backfill and target-duckdb-bulk are resolved by the tests below.
 @pytest.mark.parametrize("plugin", ["tap-partnerapi--reconcile", "target-snowflake", "dbt-duckdb"])
 def test_config_resolves_offline(plugin: str) -> None:
     assert isinstance(config(plugin), dict)
@@ -85,11 +85,11 @@ def test_dev_points_at_the_local_sandbox() -> None:
     tap = config("tap-partnerapi")
     assert tap["api_url"] == "http://127.0.0.1:8765"
     assert tap["environment"] == "sandbox"
-    assert config("target-duckdb")["path"] == str(ROOT / "output" / "warehouse.duckdb")
+    assert config("target-duckdb-bulk")["path"] == str(ROOT / "output" / "warehouse.duckdb")
 
 
 def test_duckdb_path_is_one_env_var() -> None:
-    cfg = config("target-duckdb", env={"PARTNERAPI_DUCKDB_PATH": "/tmp/elsewhere.duckdb"})
+    cfg = config("target-duckdb-bulk", env={"PARTNERAPI_DUCKDB_PATH": "/tmp/elsewhere.duckdb"})
     assert cfg["path"] == "/tmp/elsewhere.duckdb"
 
 

@@ -1,4 +1,4 @@
-"""A vendor brownout through the real pipeline: sandbox → tap → Meltano → target-duckdb.
+"""A vendor brownout through the real pipeline: sandbox → tap → Meltano → target-duckdb-bulk.
 
 The listing answers 503 for a stretch of runs. Each run is what the incremental DAG's task
 runs (tap + loader; dbt is left out for time); after each one the test does what the DAG does
@@ -58,8 +58,8 @@ def _metrics(env: dict[str, str], now: str) -> dict[tuple[str, frozenset], float
 def test_brownout_alerts_once_resolves_once_and_metrics_track_it(
     sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not (ROOT / ".meltano/loaders/target-duckdb/venv/bin/target-duckdb").exists():
-        pytest.fail("target-duckdb is not installed: run `make test` (it runs meltano install)")
+    if not (ROOT / ".meltano/loaders/target-duckdb-bulk/venv/bin/target-duckdb-bulk").exists():
+        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")
     sb = sandbox(seed=7, scale="small", faults="off")
     gate = BrownoutGate(sb.url)
     with webhook_receiver() as hook:
@@ -98,7 +98,7 @@ def test_brownout_alerts_once_resolves_once_and_metrics_track_it(
                 sb.advance(minutes=10)
             gate.down, gate.rejected = phase == "down", 0
             run = subprocess.run(
-                [str(BIN / "meltano"), "run", "tap-partnerapi", "target-duckdb"],
+                [str(BIN / "meltano"), "run", "tap-partnerapi", "target-duckdb-bulk"],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,

@@ -49,7 +49,7 @@ def _rows(db, sql):
 @pytest.fixture
 def loader():
     if not TARGET_DUCKDB.exists():
-        pytest.fail("target-duckdb is not installed: run `meltano install` first")
+        pytest.fail("target-duckdb-bulk is not installed: run `meltano install` first")
 
 
 def test_reruns_and_repeated_pages_add_no_raw_row(sandbox, loader, tmp_path):

@@ -1,5 +1,5 @@
 """End to end: sandbox changes -> signed notifications -> the real receiver -> `meltano run`
-(tap -> target-duckdb -> dbt build) -> curated tables.
+(tap -> target-duckdb-bulk -> dbt build) -> curated tables.
 
 Issue 10's acceptance: a notification for an updated payment is visible in the curated tables
 after the next pipeline run, and a `customers.deleted` notification flags the customer before
