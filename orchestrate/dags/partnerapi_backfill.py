@@ -16,6 +16,7 @@ from airflow.sdk import DAG, Param, task
 from partnerapi_common import (
     BACKFILL_CONCURRENCY,
     BACKFILL_RPM_BUDGET,
+    LOADER,
     MELTANO,
     POOL,
     ROOT,
@@ -62,7 +63,7 @@ with DAG(
             'TAP_PARTNERAPI__BACKFILL_RUN_ID="backfill-$PARTNERAPI_WINDOW-{{ ts_nodash }}'
             '-{{ ti.try_number }}" '
             f'{MELTANO} run --state-id-suffix "$PARTNERAPI_WINDOW" '
-            f"tap-partnerapi--backfill target-{TARGET}"
+            f"tap-partnerapi--backfill {LOADER}"
         ),
         append_env=True,
         cwd=str(ROOT),

@@ -38,6 +38,8 @@ TARGET = os.environ.get("PARTNERAPI_TARGET", "duckdb")
 if TARGET not in ("duckdb", "snowflake"):
     raise ValueError(f"PARTNERAPI_TARGET must be duckdb or snowflake, not {TARGET!r}")
 POOL = os.environ.get("PARTNERAPI_POOL", "partnerapi_vendor")
+# The loader plugin of each target (meltano.yml).
+LOADER = {"duckdb": "target-duckdb-bulk", "snowflake": "target-snowflake"}[TARGET]
 # Meltano keeps a plugin's run files (config, catalog, state) in .meltano/run/<plugin>/, shared
 # by concurrent runs of the same plugin in one project directory: windows may only run in
 # parallel when each worker has its own project copy. Hence 1 unless said otherwise.
