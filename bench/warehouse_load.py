@@ -76,8 +76,10 @@ class _PeakRSS(threading.Thread):
                 if not proc.name.isdigit():
                     continue
                 try:
-                    cmd = (proc / "cmdline").read_bytes()
-                    if self.name_part.encode() not in cmd or b"meltano" in cmd.split(b"\0")[0]:
+                    argv = (proc / "cmdline").read_bytes().split(b"\0")
+                    # The loader's interpreter runs its console script; Meltano's argv
+                    # names the plugin too, but not as a path ending in the executable.
+                    if not any(a.endswith(self.name_part.encode()) for a in argv[:2]):
                         continue
                     for line in (proc / "status").read_text().splitlines():
                         if line.startswith("VmHWM:"):

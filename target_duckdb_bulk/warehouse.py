@@ -193,26 +193,23 @@ class Warehouse:
         raise ValueError(f"unknown source kind {source.kind!r}")
 
     def load(self, spec: TableSpec, source: Source, *, method: str = "upsert",
-             truncate_first: bool = False) -> int:
-        """Stage ``source`` and merge it into the table in one transaction; the rows
-        written. Duplicates of one key within the batch collapse into the last one read.
-        ``method``: upsert (replace the rows with the same key) or append-only."""
-        cols = [quote(c) for c, _ in spec.columns.values()]
+             truncate_first: bool = False) -> tuple[int, int]:
+        """Stage ``source`` and merge it into the table in one transaction; (rows read,
+        rows written). Duplicates of one key within the batch collapse into the last one
+        read. ``method``: upsert (replace the rows with the same key) or append-only."""
+        cols = ", ".join(quote(c) for c, _ in spec.columns.values())
         keys = [quote(k) for k in spec.keys]
         from_clause, order = self._select(spec, source)
         stage = "__bulk_stage"
-        if keys and method != "append-only":
-            staged = (f"SELECT * EXCLUDE (__seq) FROM {from_clause} "
-                      f"QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)} "
-                      f"ORDER BY {order} DESC) = 1")
-        else:
-            staged = f"SELECT * EXCLUDE (__seq) FROM {from_clause}"
+        upsert = bool(keys) and method != "append-only"
+        dedup = (f" QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)} "
+                 f"ORDER BY {order} DESC) = 1") if upsert else ""
         with self.lock:
             con = self.con
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {staged}")
-                (written,) = con.execute(f"SELECT count(*) FROM {stage}").fetchone()  # type: ignore[misc]
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {from_clause}")
+                (read,) = con.execute(f"SELECT count(*) FROM {stage}").fetchone()  # type: ignore[misc]
                 if keys:
                     missing = " OR ".join(f"{k} IS NULL" for k in keys)
                     (bad,) = con.execute(  # type: ignore[misc]
@@ -223,31 +220,19 @@ class Warehouse:
                             f"property ({', '.join(spec.keys)}): batch not loaded")
                 if truncate_first:
                     con.execute(f"DELETE FROM {spec.qualified}")
-                elif keys and method != "append-only":
+                elif upsert:
                     on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                     con.execute(f"DELETE FROM {spec.qualified} AS t USING {stage} AS s "
                                 f"WHERE {on}")
-                con.execute(f"INSERT INTO {spec.qualified} ({', '.join(cols)}) "
-                            f"SELECT {', '.join(cols)} FROM {stage}")
+                (written,) = con.execute(  # type: ignore[misc]
+                    f"INSERT INTO {spec.qualified} ({cols}) SELECT {cols} FROM {stage}{dedup}"
+                ).fetchone()
                 con.execute(f"DROP TABLE {stage}")
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return int(written)
-
-    def count_rows(self, source: Source) -> int:
-        """Rows in ``source`` files (BATCH): what the tally and the log report as read."""
-        self.wait()
-        paths = "[" + ", ".join(literal(p) for p in source.paths) + "]"
-        if source.kind == "parquet":
-            sql = f"SELECT count(*) FROM read_parquet({paths})"
-        else:
-            sql = (f"SELECT count(*) FROM read_json_objects({paths}, "
-                   "format='newline_delimited')")
-        with self.lock:
-            (n,) = self.con.execute(sql).fetchone()  # type: ignore[misc]
-        return int(n)
+        return int(read), int(written)
 
 
 def _same_type(have: str, want: str) -> bool:
