@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,12 +64,19 @@ def _env(workdir: Path, url: str, **tap: str) -> dict[str, str]:
     return env
 
 
-class _PeakRSS(threading.Thread):
-    """Polls /proc for the loader process and keeps its VmHWM (the kernel's own peak)."""
+class _Watch(threading.Thread):
+    """Polls /proc: the loader's VmHWM (the kernel's own peak RSS) and the CPU seconds of
+    each process of the pipeline (loader, tap, Meltano, sandbox) - where the cores went."""
 
-    def __init__(self, name: str) -> None:
+    KINDS = (("loader", b"target-duckdb-bulk"), ("tap", b"tap-partnerapi"),
+             ("meltano", b"bin/meltano"), ("sandbox", b"partnerapi-sandbox"))
+
+    def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.name_part, self.peak_kib, self.stop = name, 0, threading.Event()
+        self.peak_kib, self.stop = 0, threading.Event()
+        self.cpu: dict[int, tuple[str, float]] = {}
+        self.base: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -77,16 +85,29 @@ class _PeakRSS(threading.Thread):
                     continue
                 try:
                     argv = (proc / "cmdline").read_bytes().split(b"\0")
-                    # The loader's interpreter runs its console script; Meltano's argv
-                    # names the plugin too, but not as a path ending in the executable.
-                    if not any(a.endswith(self.name_part.encode()) for a in argv[:2]):
+                    kind = next((k for k, tail in self.KINDS
+                                 if any(a.endswith(tail) for a in argv[:2])), None)
+                    if kind is None:
                         continue
-                    for line in (proc / "status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-                except OSError:
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                    seconds = (int(fields[11]) + int(fields[12])) / self.tick
+                    # The sandbox predates the run (its data build): count from now on.
+                    base = self.base.setdefault(int(proc.name),
+                                                seconds if kind == "sandbox" else 0.0)
+                    self.cpu[int(proc.name)] = (kind, seconds - base)
+                    if kind == "loader":
+                        for line in (proc / "status").read_text().splitlines():
+                            if line.startswith("VmHWM:"):
+                                self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+                except (OSError, IndexError, ValueError):
                     continue
             self.stop.wait(0.2)
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for kind, seconds in self.cpu.values():
+            out[kind] = out.get(kind, 0.0) + seconds
+        return out
 
 
 def run_pipeline(workdir: Path, url: str, name: str, **tap: str) -> dict[str, Any]:
@@ -95,7 +116,7 @@ def run_pipeline(workdir: Path, url: str, name: str, **tap: str) -> dict[str, An
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     env = _env(run_dir, url, **tap)
-    watcher = _PeakRSS(f"bin/{LOADER}")
+    watcher = _Watch()
     watcher.start()
     started = time.perf_counter()
     with (run_dir / "meltano.log").open("wb") as log:
@@ -113,8 +134,12 @@ def run_pipeline(workdir: Path, url: str, name: str, **tap: str) -> dict[str, An
         if r.get("stream") == "events")
     if rows != emitted:
         raise RuntimeError(f"{name}: the tap emitted {emitted} events, {rows} rows landed")
+    cpu = watcher.cpu_by_kind()
     return {"rows": rows, "wall": wall, "rps": rows / wall,
-            "loader_max_rss_mib": watcher.peak_kib / 1024}
+            "loader_max_rss_mib": watcher.peak_kib / 1024,
+            # CPU microseconds per event of each process (sampled every 0.2 s: the last
+            # ~0.2 s of a process may be missed).
+            "cpu_us_per_event": {k: 1e6 * v / max(rows, 1) for k, v in sorted(cpu.items())}}
 
 
 def _tap_alone(sb: SandboxProcess, workdir: Path, name: str) -> dict[str, Any]:
@@ -173,6 +198,10 @@ def lines(r: dict[str, Any]) -> list[str]:
         out.append(row(f"end to end into the warehouse (BATCH, {r['batch']['files']} jsonl.gz "
                        "files)", r["batch"]))
     out.append(row("the same, ~half the events (memory flatness)", r["half"]))
+    for key in ("records", "batch"):
+        if key in r:
+            cpu = ", ".join(f"{k} {v:.0f}" for k, v in r[key]["cpu_us_per_event"].items())
+            out.append(f"| CPU per event ({key}) | {cpu} µs | | |")
     out.append(f"| tap alone (reference, before / after) | {r['tap_before']['rps']:,.0f} / "
                f"{r['tap_after']['rps']:,.0f} events/s (wall, start-up included)"
                f"{' - disturbed, repeat' if r['tap_disturbed'] else ''} | tap peak RSS "
