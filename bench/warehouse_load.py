@@ -76,6 +76,7 @@ class _Watch(threading.Thread):
         self.peak_kib, self.stop = 0, threading.Event()
         self.cpu: dict[int, tuple[str, float]] = {}
         self.base: dict[int, float] = {}
+        self.root = str(ROOT).encode()
         self.tick = os.sysconf("SC_CLK_TCK")
 
     def run(self) -> None:
@@ -85,8 +86,10 @@ class _Watch(threading.Thread):
                     continue
                 try:
                     argv = (proc / "cmdline").read_bytes().split(b"\0")
+                    # This checkout's processes only (other worktrees run Meltano too).
                     kind = next((k for k, tail in self.KINDS
-                                 if any(a.endswith(tail) for a in argv[:2])), None)
+                                 if any(a.endswith(tail) and a.startswith(self.root)
+                                        for a in argv[:2])), None)
                     if kind is None:
                         continue
                     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
