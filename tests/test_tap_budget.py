@@ -19,7 +19,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from tap_fixtures import TAP_BIN, select, tap_config
+
+from tap_partnerapi.pacing import RateLimiter
 
 R = 50  # requests per window
 W = 10.0  # window seconds
@@ -90,3 +93,51 @@ def test_lone_backfill_uses_the_budget_and_yields_to_an_incremental(sandbox, tmp
     assert [x["records"] for x in lines if x["stream"] == "invoices"] == [
         len(shared.truth("invoices"))]
     assert "yielding" in (tmp_path / "backfill.log").read_text()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _headers(limit: int, remaining: int, until_reset: int) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(1_000 + until_reset)}
+
+
+def test_low_priority_spreads_the_window_less_its_reserve_and_yields_to_others():
+    clock = _Clock()
+    limiter = RateLimiter(1000, priority="low", reserve=0.05, yield_reserve=0.6,
+                          sleep=clock.sleep, monotonic=lambda: clock.now)
+    # Alone (every request counted by the vendor is ours): 949 spendable over 59 s.
+    limiter.acquire()
+    limiter.observe(_headers(1000, 999, 60), server_epoch=1_000)
+    assert limiter.acquire() == pytest.approx(59 / 949)
+    assert not limiter.yielding
+    # 300 requests in the window that are not ours: another process of the client id.
+    limiter.observe(_headers(1000, 698, 50), server_epoch=1_000)
+    assert limiter.yielding
+    # 698 left, 600 of them kept for the others: 98 spread over the window's 49 s.
+    assert limiter.acquire() == pytest.approx(49 / 98)
+    # Below the yield reserve: nothing until the refill (half a second early at most).
+    limiter.observe(_headers(1000, 550, 20), server_epoch=1_000)
+    assert limiter.acquire() == pytest.approx(19.5)
+    # A window nearly emptied by others: only its refill is safe.
+    limiter.observe(_headers(1000, 2, 10), server_epoch=1_000)
+    assert limiter.acquire() == pytest.approx(10)
+    # A minute without others: back to the whole budget.
+    clock.now += 61
+    limiter.observe(_headers(1000, 999, 60), server_epoch=1_000)  # a new window, ours
+    assert not limiter.yielding
+
+
+def test_normal_priority_is_unchanged_by_the_shared_window_until_its_low_watermark():
+    clock = _Clock()
+    limiter = RateLimiter(1000, sleep=clock.sleep, monotonic=lambda: clock.now)
+    limiter.observe(_headers(1000, 300, 60), server_epoch=1_000)
+    assert limiter.acquire() == 0
+    limiter.observe(_headers(1000, 50, 50), server_epoch=1_000)
+    assert limiter.acquire() == pytest.approx(1.0)
