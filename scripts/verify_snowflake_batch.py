@@ -10,8 +10,9 @@ be checked without it: every BATCH message parses with the target's own singer-s
 encoding takes the target's JSONL branch (PUT + MERGE from the user stage), every manifest
 entry is a local file:// URI (PUT uploads local files only) that exists, is gzip (the file
 format's COMPRESSION = AUTO detects it) and holds one JSON object per line carrying every
-property of the stream's SCHEMA (the MERGE selects ``$1:<property>``), and the PUT
-statement the connector would send. Prints one line per stream; exits 1 on any failure.
+property of the stream's SCHEMA, and the PUT and MERGE statements the connector renders
+for them (the MERGE reads every property as ``$1:<property>``, keyed on the stream's key
+properties). Prints them; exits 1 on any failure.
 """
 
 from __future__ import annotations
@@ -23,8 +24,21 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
+import sqlalchemy
 from singer_sdk.helpers._batch import BatchFileFormat, SDKBatchMessage
-from target_snowflake.connector import SnowflakeConnector
+from target_snowflake.connector import DEFAULT_RESERVED_WORDS, SnowflakeConnector
+
+
+class OfflineConnector(SnowflakeConnector):
+    """The target's connector minus the one round trip its engine makes when created
+    (``SHOW DATABASES``): SQLAlchemy engines connect lazily, so the target's own code renders
+    every statement below and nothing is sent anywhere."""
+
+    def create_engine(self) -> sqlalchemy.Engine:
+        engine = sqlalchemy.create_engine(self.sqlalchemy_url,
+                                          connect_args=self.get_connect_args(), echo=False)
+        engine.dialect.identifier_preparer.reserved_words |= DEFAULT_RESERVED_WORDS
+        return engine
 
 
 def main(path: str) -> int:
@@ -32,12 +46,15 @@ def main(path: str) -> int:
     rows: dict[str, int] = defaultdict(int)
     files: dict[str, int] = defaultdict(int)
     failures: list[str] = []
-    connector = SnowflakeConnector(config={"account": "offline", "user": "offline"})
+    connector = OfflineConnector(config={"account": "offline", "user": "offline",
+                                         "password": "offline", "database": "DB"})
+    keys: dict[str, list[str]] = {}
     put = None
     for line in Path(path).read_text().splitlines():
         message = json.loads(line)
         if message["type"] == "SCHEMA":
             schemas[message["stream"]] = message["schema"]
+            keys[message["stream"]] = message["key_properties"]
         if message["type"] != "BATCH":
             continue
         batch = SDKBatchMessage.from_dict(message)
@@ -60,9 +77,21 @@ def main(path: str) -> int:
                         failures.append(f"{stream}: {url}:{number} lacks {sorted(missing)}")
                         break
                     rows[stream] += 1
+    merges = {}
     for stream in sorted(files):
         print(f"{stream}: {files[stream]} file(s), {rows[stream]} rows, JSONL path, local gzip")
+        merge = str(connector._get_merge_from_stage_statement(
+            full_table_name=f"DB.RAW.{stream.upper()}", schema=schemas[stream],
+            sync_id=f"{stream}-SYNC", file_format="DB.RAW.FORMAT",
+            key_properties=keys[stream])[0])
+        # The MERGE reads each property as $1:<name> of the staged JSON object.
+        for name in schemas[stream]["properties"]:
+            if f"$1:{connector.formatter.format_collation(name)}::" not in merge:
+                failures.append(f"{stream}: the MERGE does not read property {name}")
+        merges[stream] = merge
     print(f"PUT statement: {put}")
+    for stream, merge in merges.items():
+        print(f"MERGE {stream}: {merge}")
     for failure in failures:
         print(f"FAIL {failure}")
     return 1 if failures or not files else 0
