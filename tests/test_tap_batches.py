@@ -1,6 +1,6 @@
-"""BATCH mode (``batch_config``, jsonl.gz): the files hold exactly the records, a STATE is
-never ahead of the BATCH files and ledger rows before it, and a run killed between files
-converges when run again from its last STATE."""
+"""BATCH mode (``batch_config``, jsonl.gz): the files hold exactly the records and end at
+page boundaries, a STATE is never ahead of the BATCH files and ledger rows before it, and a
+run killed between files converges when run again from its last STATE."""
 
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ def test_files_hold_exactly_the_records_and_states_follow_them(sandbox, tmp_path
         assert {r[id_field] for r in in_files} == set(truth[stream])
         ledger = [r for r in batched.records("coverage_ledger") if r["stream"] == stream]
         assert sum(r["records"] for r in ledger) == len(in_files)
+        # Files end where pages end, at the first page boundary past batch_size (250).
+        sizes = [len(_file_records(m["manifest"])) for m in batches]
+        assert all(n == 300 for n in sizes[:-1]) and 0 < sizes[-1] <= 300, sizes
         # The standard layout: raw records, one JSON object per line, named by the SDK.
         assert all(urlparse(u).path.startswith(str(tmp_path / "backfill-"))
                    for m in batches for u in m["manifest"])
