@@ -128,3 +128,31 @@ def test_a_run_killed_between_files_converges_when_run_again(sandbox, tmp_path):
         wrong = {k: (loaded[k]["updated_at"], v["updated_at"]) for k, v in truth[stream].items()
                  if loaded[k]["updated_at"] != v["updated_at"]}
         assert not wrong, list(wrong.items())[:3]
+
+
+def test_the_backfill_plugin_writes_batch_files_through_meltano(sandbox, tmp_path):
+    from meltano_fixtures import ROOT, pipeline_env
+
+    sb = sandbox(seed=14)
+    env = pipeline_env(tmp_path, sb.url,
+                       TAP_PARTNERAPI__BACKFILL_START_DATE="2020-01-01T00:00:00Z",
+                       TAP_PARTNERAPI__BACKFILL_END_DATE="2030-01-01T00:00:00Z",
+                       TAP_PARTNERAPI__BACKFILL_PARTITION_DAYS="3650")
+    proc = subprocess.run([str(ROOT / ".venv/bin/meltano"), "invoke", "tap-partnerapi--backfill"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    batches = [m for m in messages if m["type"] == "BATCH"]
+    try:
+        assert {m["stream"] for m in batches} >= {"invoices", "events", "customers"}
+        assert not [m for m in messages if m["type"] == "RECORD" and m["stream"] == "events"]
+        assert all(m["encoding"] == {"format": "jsonl", "compression": "gzip"} for m in batches)
+        events = [r for m in batches if m["stream"] == "events"
+                  for r in _file_records(m["manifest"])]
+        assert {r["event_id"] for r in events} == set(sb.truth("events"))
+        assert all(urlparse(u).path.startswith(str(ROOT / "output" / "batches" / "backfill-"))
+                   for m in batches for u in m["manifest"])
+    finally:
+        for m in batches:
+            for url in m["manifest"]:
+                Path(urlparse(url).path).unlink(missing_ok=True)
