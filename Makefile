@@ -13,10 +13,11 @@ STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := .meltano/.installed-demo
 TEST_STAMP := .meltano/.installed-test
 
-# Only the plugins each command runs: target-snowflake is for production only; the tests also
-# build the dbt project on Snowflake's dialect (dbt-snowflake against fakesnow).
+# Only the plugins each command runs: target-snowflake is for production (the tests run its
+# BATCH parsing and SQL rendering offline); the tests also build the dbt project on
+# Snowflake's dialect (dbt-snowflake against fakesnow).
 DEMO_PLUGINS := tap-partnerapi target-duckdb-bulk dbt-duckdb
-TEST_PLUGINS := $(DEMO_PLUGINS) dbt-snowflake fakesnow
+TEST_PLUGINS := $(DEMO_PLUGINS) dbt-snowflake fakesnow target-snowflake
 
 # Belt and braces next to meltano.yml: no version check, no telemetry, no prompts.
 export MELTANO_CLI_DISABLE_VERSION_CHECK := 1

@@ -85,9 +85,11 @@ class SandboxProcess(_Driver):
 
     def __init__(self, log: Path, *, scale: str, seed: int = 7,
                  rate_limit_per_minute: int = 1000, activity: float = 1.0,
-                 startup_timeout: float = 600) -> None:
+                 startup_timeout: float = 600, rate_limit_window_seconds: float = 60.0,
+                 ) -> None:
         args = ["--seed", str(seed), "--scale", scale, "--faults", "off",
                 "--rate-limit-per-minute", str(rate_limit_per_minute),
+                "--rate-limit-window-seconds", str(rate_limit_window_seconds),
                 "--activity", str(activity), "--client", f"{CLIENT_ID}:{CLIENT_SECRET}"]
         for n in range(BENCH_CLIENTS):
             args += ["--client", f"bench-{n}:bench-secret-{n}"]

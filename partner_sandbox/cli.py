@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "in both with different contents")
     serve.add_argument("--rate-limit-per-minute", type=int, default=1000,
                        help="requests per minute per client id, all endpoints")
+    serve.add_argument("--rate-limit-window-seconds", type=float, default=60.0,
+                       help="length of the rate-limit window (the vendor: 60); pacing tests "
+                       "and benches shrink it")
     serve.add_argument("--token-lifetime-seconds", type=int, default=900,
                        help="access token lifetime (expires_in)")
     serve.add_argument("--start-time", default=None,
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = resolve_rates(args.faults) | dict(args.fault)
     sb = Sandbox(seed=args.seed, scale=args.scale, faults=faults, environment=args.environment,
                  rate_limit_per_minute=args.rate_limit_per_minute,
+                 rate_limit_window_seconds=args.rate_limit_window_seconds,
                  token_lifetime_seconds=args.token_lifetime_seconds,
                  start_time=args.start_time, schema_mode=args.schema_mode,
                  clients=dict(args.client) or None, hang_seconds=args.hang_seconds,

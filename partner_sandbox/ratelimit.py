@@ -30,19 +30,21 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window_seconds: float = WINDOW_SECONDS) -> None:
         self.limit = limit
+        # The vendor's window is a minute; tests of pacing may shrink it (same rules).
+        self.window_seconds = float(window_seconds)
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
     def hit(self, key: str, now: float) -> Decision:
         with self._lock:
             b = self._buckets.get(key)
-            if b is None or now - b.window_start >= WINDOW_SECONDS:
+            if b is None or now - b.window_start >= self.window_seconds:
                 blocked = b.blocked_until if b else 0.0
                 b = self._buckets[key] = Bucket(now, 0, blocked)
             b.used += 1
-            reset_in = b.window_start + WINDOW_SECONDS - now
+            reset_in = b.window_start + self.window_seconds - now
             remaining = max(0, self.limit - b.used)
             if now < b.blocked_until:
                 return Decision(False, self.limit, 0, reset_in, b.blocked_until - now)
@@ -57,7 +59,7 @@ class RateLimiter:
         with self._lock:
             b = self._buckets.setdefault(key, Bucket(now))
             b.blocked_until = max(b.blocked_until, now + seconds)
-            reset_in = max(0.0, b.window_start + WINDOW_SECONDS - now)
+            reset_in = max(0.0, b.window_start + self.window_seconds - now)
             return Decision(False, self.limit, 0, reset_in, b.blocked_until - now)
 
 

@@ -31,7 +31,7 @@ class Sandbox:
                  clients: Iterable[Client] | dict[str, str] | None = None,
                  hang_seconds: float = 35.0, max_retry_after_seconds: float = 60.0,
                  activity: float = 1.0, host: str = "127.0.0.1", port: int = 0,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, rate_limit_window_seconds: float = 60.0) -> None:
         if environment not in ("production", "sandbox"):
             raise ValueError("environment must be 'production' or 'sandbox'")
         self.seed, self.scale, self.environment = seed, scale, environment
@@ -50,7 +50,7 @@ class Sandbox:
         self.schema_mode = "none"
         self.set_schema_mode(schema_mode)
         self.faults = FaultInjector(faults, seed)
-        self.limiter = RateLimiter(int(rate_limit_per_minute))
+        self.limiter = RateLimiter(int(rate_limit_per_minute), rate_limit_window_seconds)
         self.auth = Auth()
         for c in DEFAULT_CLIENTS if clients is None else _clients(clients):
             self.auth.add_client(c)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from partnerapi_ops import backfill_plan
 from partnerapi_ops.alerts import AlertSink
 from partnerapi_ops.config import OpsConfig
 from partnerapi_ops.health import evaluate
@@ -111,7 +112,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("incidents", help="open incidents as JSON")
     r = sub.add_parser("resolve", help="resolve an incident by hand (sends the resolve message)")
     r.add_argument("key")
+    b = sub.add_parser("backfill-plan", help="windows of a backfill and its expected duration")
+    b.add_argument("--start", required=True, help="first day (inclusive), e.g. 2024-11-01")
+    b.add_argument("--end", required=True, help="last day (exclusive), e.g. 2026-11-01")
+    b.add_argument("--window-days", type=int, default=7)
+    b.add_argument("--concurrency", type=int, default=1)
+    b.add_argument("--budget", type=int, default=backfill_plan.VENDOR_LIMIT_PER_MINUTE,
+                   help="requests/min cap for all windows together")
+    b.add_argument("--records-per-day", type=float,
+                   default=backfill_plan.EVENTS_PER_DAY + backfill_plan.BILLING_PER_DAY,
+                   help="new or changed records a day (vendor: 120 M events + 12 M billing)")
     args = parser.parse_args(argv)
+
+    if args.command == "backfill-plan":
+        try:
+            print(backfill_plan.describe_plan(args.start, args.end, args.window_days,
+                                              args.budget, args.concurrency,
+                                              args.records_per_day))
+        except ValueError as exc:
+            parser.error(f"backfill-plan: {exc}")
+        return 0
 
     cfg = OpsConfig.from_env()
     sink = AlertSink(cfg.state_path, cfg.webhook_url, environment=cfg.environment)

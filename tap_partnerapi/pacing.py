@@ -5,6 +5,12 @@ using the same key, so this process keeps to its own budget (``requests_per_minu
 slows down when the server says the shared window is nearly spent, and after a ``429``
 waits exactly what ``Retry-After`` says - never less, because early retries are rejected
 again and still count against the limit.
+
+A ``low`` priority process (a backfill) paces on the shared window instead: it spreads what
+is left of it, minus a reserve, evenly until ``X-RateLimit-Reset``, so alone it uses nearly
+the whole budget. It counts its own requests in the window; when the vendor's count shows
+another process of the client id at work, it leaves a much larger reserve for a while, so
+the higher-priority run finds the tokens it needs (docs/tap.md, "Sharing the budget").
 """
 
 from __future__ import annotations
@@ -21,6 +27,12 @@ from tap_partnerapi.clock import http_date_epoch
 # network latencies differ; half a second of margin keeps the sliding window honest.
 WINDOW_SECONDS = 60.5
 MAX_SLOWDOWN_SECONDS = 60.0
+PRIORITIES = ("normal", "low")
+# Requests of our own still in flight look like someone else's in the vendor's count: the
+# page being prefetched, and one abandoned at a stream switch.
+OTHERS_TOLERANCE = 2
+# Reset and Date are whole seconds: the window can refill up to a second before we think.
+RESET_ROUNDING_SECONDS = 1.0
 
 logger = logging.getLogger("tap_partnerapi.pacing")
 
@@ -54,6 +66,9 @@ class RateLimiter:
         requests_per_minute: int,
         *,
         low_watermark: float = 0.1,
+        priority: str = "normal",
+        reserve: float = 0.05,
+        yield_reserve: float = 0.6,
         sleep: t.Callable[[float], None] = time.sleep,
         monotonic: t.Callable[[], float] = time.monotonic,
     ) -> None:
@@ -61,6 +76,16 @@ class RateLimiter:
             raise ValueError("requests_per_minute must be at least 1")
         self.requests_per_minute = requests_per_minute
         self.low_watermark = low_watermark
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+        self.priority = priority
+        self.reserve = reserve
+        self.yield_reserve = yield_reserve
+        # low priority: the vendor's count and ours in the current window.
+        self._window_used = 0
+        self._own_in_window = 0
+        self._others_seen_at = -float("inf")
+        self.yielded = 0  # windows in which another process was seen (low priority)
         self._sleep = sleep
         self._now = monotonic
         self._sent: collections.deque[float] = collections.deque(maxlen=requests_per_minute)
@@ -93,6 +118,9 @@ class RateLimiter:
             return
         reference = server_epoch if server_epoch is not None else time.time()
         until_reset = min(MAX_SLOWDOWN_SECONDS, max(0.0, reset - reference))
+        if self.priority == "low":
+            self._pace_low(remaining, until_reset, limit or self.requests_per_minute)
+            return
         threshold = max(1, int((limit or self.requests_per_minute) * self.low_watermark))
         if remaining > threshold:
             return
@@ -101,6 +129,46 @@ class RateLimiter:
         spacing = until_reset + 1.0 if remaining <= 0 else until_reset / remaining
         with self._lock:
             self._not_before = max(self._not_before, self._now() + spacing)
+
+    @property
+    def yielding(self) -> bool:
+        """Another process of the client id was at work within the last window."""
+        return self._now() - self._others_seen_at < WINDOW_SECONDS
+
+    def _pace_low(self, remaining: int, until_reset: float, limit: int) -> None:
+        """Spread the window's remaining requests, less a reserve, until its reset."""
+        with self._lock:
+            now = self._now()
+            used = limit - remaining
+            # The vendor's count fell: a new window (responses can arrive out of order by
+            # as many as are in flight, hence the tolerance).
+            if used < self._window_used - OTHERS_TOLERANCE or (
+                    used < self._window_used and used <= OTHERS_TOLERANCE):
+                self._own_in_window = 0
+            self._window_used = used
+            self._own_in_window += 1
+            if used - self._own_in_window > OTHERS_TOLERANCE:
+                if not self.yielding:
+                    self.yielded += 1
+                    logger.info("Another process of this client id is using the rate limit "
+                                "(%d of %d requests in this window are not ours): yielding "
+                                "to it, leaving %d per window", used - self._own_in_window,
+                                limit, int(limit * self.yield_reserve))
+                self._others_seen_at = now
+            reserve = max(1, int(limit * (self.yield_reserve if self.yielding
+                                          else self.reserve)))
+            spendable = remaining - reserve
+            if remaining <= OTHERS_TOLERANCE:
+                # Someone may empty the window: only its refill is safe (the estimate is
+                # never early: Date is truncated, Reset rounded up).
+                spacing = until_reset
+            elif spendable <= 0:
+                # Only the reserve is left: wait for the refill, and rather half a second
+                # early (one request from the reserve) than late (a second of budget lost).
+                spacing = max(0.0, until_reset - RESET_ROUNDING_SECONDS / 2)
+            else:
+                spacing = max(0.0, until_reset - RESET_ROUNDING_SECONDS) / spendable
+            self._not_before = max(self._not_before, now + spacing)
 
     def block_for(self, seconds: float) -> None:
         """Nobody in this process sends before ``seconds`` have passed (after a 429)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
+from tap_partnerapi.batches import BatchedCommits
 from tap_partnerapi.client import PartnerStream
 from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
@@ -17,7 +19,7 @@ if t.TYPE_CHECKING:
     from tap_partnerapi.pagination import Page
 
 
-class ResourceStream(PartnerStream):
+class ResourceStream(BatchedCommits, PartnerStream):
     """A vendor resource: typed records with lineage, one row per distinct version."""
 
     resource: str
@@ -51,14 +53,16 @@ class ResourceStream(PartnerStream):
             last_page: Page | None = None
             for page in self.iter_pages(context, start, end, on_restart=ledger.restart):
                 yield from self._records_of(page)
-                self.advance_bookmark(context, self._page_newest)
-                # The page's records are written; its ledger row, then the state, follow,
-                # so a bookmark is never ahead of the ledger.
-                tap.audit("coverage_ledger").emit(ledger.row(page, page.extracted_at))
-                self._write_state_message()
+                # Once the page's records are out (in BATCH mode: their file's BATCH
+                # message), its ledger row, then the state, follow, so a bookmark is never
+                # ahead of the records or the ledger.
+                self.after_records(functools.partial(
+                    self._commit_page, context, self._page_newest,
+                    ledger.row(page, page.extracted_at)))
                 last_page = page
             if context and last_page is not None:
-                self._mark_window_done(context, last_page)
+                self.after_records(functools.partial(
+                    self._mark_window_done, context, last_page))
         except Exception:
             stats.failed = True
             raise
@@ -111,6 +115,12 @@ class ResourceStream(PartnerStream):
             yield record
         # Read by get_records once the page is exhausted: the bookmark moves per page.
         self._page_newest = newest or None
+
+    def _commit_page(self, context: t.Any, newest: str | None,
+                     ledger_row: dict[str, t.Any]) -> None:
+        self.advance_bookmark(context, newest)
+        self._tap.audit("coverage_ledger").emit(ledger_row)
+        self._write_state_message()
 
     def _mark_window_done(self, context: dict, page: Page) -> None:
         """A closed window listed to its end is complete up to min(end, server now)."""

@@ -17,7 +17,7 @@ from tap_partnerapi.audit import AuditStream
 from tap_partnerapi.auth import PartnerOAuthAuthenticator
 from tap_partnerapi.clock import ServerClock, format_ts, normalize_ts, parse_ts
 from tap_partnerapi.idsets import IdSnapshotsStream
-from tap_partnerapi.pacing import RateLimiter
+from tap_partnerapi.pacing import PRIORITIES, RateLimiter
 from tap_partnerapi.schema import AUDIT_SCHEMAS
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
@@ -87,6 +87,19 @@ class TapPartnerAPI(Tap):
         th.Property("rate_limit_low_watermark", th.NumberType, default=0.1,
                     description="Fraction of X-RateLimit-Limit left at which requests are "
                                 "spread over the rest of the window."),
+        th.Property("rate_limit_priority", th.StringType, default="normal",
+                    allowed_values=list(PRIORITIES),
+                    description="low: pace on the vendor's shared X-RateLimit-Remaining, "
+                                "use the whole budget while alone and yield to any other "
+                                "process of the client id (backfills). normal: keep to "
+                                "requests_per_minute."),
+        th.Property("rate_limit_reserve", th.NumberType, default=0.05,
+                    description="Low priority: fraction of X-RateLimit-Limit left unspent "
+                                "in every window while no other process is seen."),
+        th.Property("rate_limit_yield_reserve", th.NumberType, default=0.6,
+                    description="Low priority: fraction of X-RateLimit-Limit left to the "
+                                "others for a minute after another process of the client "
+                                "id was seen using the budget."),
         th.Property("dedup_memory_records", th.IntegerType, default=200_000,
                     description="Recent (id, version) keys remembered per stream to emit a "
                                 "version once per run (memory bound)."),
@@ -136,8 +149,12 @@ class TapPartnerAPI(Tap):
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        return RateLimiter(int(self.config.get("requests_per_minute", 600)),
-                           low_watermark=float(self.config.get("rate_limit_low_watermark", 0.1)))
+        config = self.config
+        return RateLimiter(int(config.get("requests_per_minute", 600)),
+                           low_watermark=float(config.get("rate_limit_low_watermark", 0.1)),
+                           priority=config.get("rate_limit_priority", "normal"),
+                           reserve=float(config.get("rate_limit_reserve", 0.05)),
+                           yield_reserve=float(config.get("rate_limit_yield_reserve", 0.6)))
 
     @cached_property
     def authenticator(self) -> PartnerOAuthAuthenticator:
@@ -297,7 +314,8 @@ def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
               "request_timeout": (0.01, 3600), "max_retries": (0, 100),
               "max_retry_seconds": (0, 86400), "backoff_base_seconds": (0, 600),
               "backoff_max_seconds": (0, 3600), "token_refresh_margin_seconds": (0, 3600),
-              "rate_limit_low_watermark": (0, 1), "dedup_memory_records": (1, 10**8),
+              "rate_limit_low_watermark": (0, 1), "rate_limit_reserve": (0, 0.5),
+              "rate_limit_yield_reserve": (0, 0.95), "dedup_memory_records": (1, 10**8),
               "webhooks_lookback_minutes": (0, 7 * 24 * 60)}
     for name, (low, high) in bounds.items():
         value = config.get(name)

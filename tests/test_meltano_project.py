@@ -100,9 +100,13 @@ def test_inherited_plugins_share_the_parent_settings_and_override_theirs() -> No
     base = config("tap-partnerapi", env=env)
     assert sweep["api_url"] == backfill["api_url"] == "http://127.0.0.1:9999"
     assert float(sweep["overlap_hours"]) == 48
-    shares = [base, sweep, backfill, config("tap-partnerapi--reconcile", env=env)]
-    # One client_id, one vendor limit (1000/min) for every process together.
+    shares = [base, sweep, config("tap-partnerapi--reconcile", env=env)]
+    # One client_id, one vendor limit (1000/min) for every process together: the scheduled
+    # plugins keep to fixed slices; the backfill takes what is idle and yields to them.
     assert sum(int(c["requests_per_minute"]) for c in shares) <= 1000
+    assert all(c.get("rate_limit_priority", "normal") == "normal" for c in shares)
+    assert backfill["rate_limit_priority"] == "low"
+    assert backfill["batch_config"]["encoding"] == {"format": "jsonl", "compression": "gzip"}
 
 
 def test_prod_takes_everything_from_the_environment() -> None:

@@ -40,3 +40,14 @@ def test_impossible_plans_are_refused(
 ) -> None:
     with pytest.raises(ValueError):
         date_windows(start, end, days, budget, concurrency)
+
+
+def test_the_plan_prints_a_two_year_backfill_at_the_ceiling() -> None:
+    from partnerapi_ops.backfill_plan import backfill_duration
+    from partnerapi_ops.cli import main
+
+    # 730 days x 120 M events / 5,000 a page at 950 requests/min: ~12.8 days.
+    events = backfill_duration(730, 120_000_000)
+    assert 12.5 < events["days"] < 13.0
+    assert backfill_duration(730, 120_000_000, limit_per_minute=200, reserve=0)["days"] > 60
+    assert main(["backfill-plan", "--start", "2024-11-01", "--end", "2026-11-01"]) == 0

@@ -179,8 +179,9 @@ def test_backfill_dag_maps_windows_each_with_its_budget_share(
     ]
     for c in runs:
         if "tap-partnerapi--backfill" in c["argv"]:
-            # 200 req/min for the backfill, 3 windows at once: 66 each, never more in total.
-            assert c["env"]["TAP_PARTNERAPI__BACKFILL_REQUESTS_PER_MINUTE"] == "66"
+            # The vendor's 1000 req/min for the (low-priority) backfill, 3 windows at once:
+            # 333 each, never more in total.
+            assert c["env"]["TAP_PARTNERAPI__BACKFILL_REQUESTS_PER_MINUTE"] == "333"
             suffix = c["argv"][c["argv"].index("--state-id-suffix") + 1]
             assert suffix == c["env"]["PARTNERAPI_WINDOW"]
             run_id = c["env"]["TAP_PARTNERAPI__BACKFILL_RUN_ID"]
