@@ -82,25 +82,19 @@ ID_FIELDS: dict[str, str] = {r.name: r.id_field for r in RESOURCES.values()}
 DELETABLE_RESOURCES: tuple[str, ...] = DELETABLE
 
 
-LINEAGE_PROPERTIES: dict[str, Schema] = {
-    "environment": string(enum=["production", "sandbox"]),
-    "_pa_raw": obj(free_form=True),
-    "_pa_version": string(),
-    "_pa_run_id": string(),
-    "_pa_extracted_at": timestamp(),
-    "_pa_request_id": string(nullable=True),
-    "_pa_cursor": string(nullable=True),
-    "_pa_window_start": timestamp(nullable=True),
-    "_pa_window_end": timestamp(nullable=True),
-}
-
-
 def resource_schema(resource: str) -> Schema:
-    """The typed schema of a resource stream: documented fields plus lineage."""
-    import copy
-    properties = copy.deepcopy(RESOURCE_PROPERTIES[resource])
-    properties.update(copy.deepcopy(LINEAGE_PROPERTIES))
-    return {"type": "object", "properties": properties}
+    """The raw row of a resource stream (design.md, "Tap output"): the keys, updated_at,
+    lineage and the vendor's object exactly as received. Typed columns are dbt's job."""
+    return {"type": "object", "properties": {
+        "environment": string(enum=["production", "sandbox"]),
+        ID_FIELDS[resource]: string(),
+        "_pa_version": string(),
+        "updated_at": timestamp(),
+        "_pa_run_id": string(),
+        "_pa_extracted_at": timestamp(),
+        "_pa_request_id": string(nullable=True),
+        "_pa_raw": obj(free_form=True),
+    }}
 
 
 def _strings(*names: str, nullable: bool = False) -> dict[str, Schema]:
@@ -169,6 +163,9 @@ AUDIT_SCHEMAS: dict[str, Schema] = {
         **_strings("environment", "stream", "field_path", "run_id"),
         "first_seen_at": timestamp(),
         "example_record_id": string(nullable=True),
+        # The JSON types of the field's values seen in the run, sorted, comma-separated
+        # (contract.JSON_TYPES; e.g. "integer,null"): how dbt types the new column.
+        "json_types": string(),
     }},
 }
 
