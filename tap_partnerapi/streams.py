@@ -6,7 +6,7 @@ import typing as t
 import uuid
 
 from tap_partnerapi.client import PartnerStream
-from tap_partnerapi.clock import normalize_ts, parse_ts
+from tap_partnerapi.clock import normalize_ts
 from tap_partnerapi.drift import FieldTypes, ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
@@ -85,7 +85,6 @@ class ResourceStream(PartnerStream):
         environment, run_id = tap.environment, tap.run_id
         extracted_at, request_id = page.extracted_at, page.request_id
         newest = ""
-        self.page_time_extracted = parse_ts(extracted_at)
         for raw in page.data:
             version, key = encode_version(raw)
             if seen(key):
