@@ -204,3 +204,31 @@ def test_the_design_doc_lists_the_raw_row():
     expected = [("<id field>" if name == "id" else name)
                 for name in resource_schema("customers")["properties"]]
     assert documented == expected
+
+
+def test_the_chaos_comparison_checks_fields_by_their_pii_class():
+    """chaos/compare.py reads classes from the contract: a hashed field in clear, a missing
+    column for a field the vendor added, or an unclassified new customers field in clear
+    are findings; an unclassified new customers field left out is not."""
+    from chaos.compare import Findings, _field_plan
+
+    documented = [f.name for f in RESOURCES["customers"].fields]
+    hashed = {"email_hash", "name_hash", "phone_hash", "address_hash"}
+    clear = {n for n in documented if n not in {"email", "name", "phone", "address"}}
+    ok = Findings()
+    plan = _field_plan(ok, "customers", "customers", [*documented, "loyalty_points"],
+                       dict.fromkeys(clear | hashed | {"loyalty_points"}, "VARCHAR"))
+    assert ok.total == 0 and ("email", "hashed") in plan and ("loyalty_points", "clear") in plan
+    dropped = Findings()
+    plan = _field_plan(dropped, "customers", "customers", [*documented, "loyalty_points"],
+                       dict.fromkeys(clear | hashed, "VARCHAR"))
+    assert dropped.total == 0 and ("loyalty_points", "dropped") in plan
+    leak = Findings()
+    _field_plan(leak, "customers", "customers", documented,
+                dict.fromkeys(clear | hashed | {"email"}, "VARCHAR"))
+    assert leak.mismatches == {"pii_in_clear": 1}
+    missing = Findings()
+    _field_plan(missing, "payments", "payments",
+                [*(f.name for f in RESOURCES["payments"].fields), "risk_score"],
+                dict.fromkeys((f.name for f in RESOURCES["payments"].fields), "VARCHAR"))
+    assert missing.mismatches == {"column_missing": 1}
