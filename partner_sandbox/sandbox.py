@@ -173,6 +173,12 @@ class Sandbox:
         with self.lock:
             self.extra_fields.setdefault(resource, {})[name] = kind
 
+    def served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` (a stored version, modified in place) as the API serves it now."""
+        if self.serves_documented_shape(resource):
+            return record
+        return schema.apply(self.schema_mode, resource, record, self.extra_fields.get(resource))
+
     def serves_documented_shape(self, resource: str) -> bool:
         """True when records are served exactly as stored (no drift applies)."""
         return self.schema_mode == "none" and not self.extra_fields.get(resource)
