@@ -23,8 +23,7 @@ from dbt_fixtures import (
 MARTS = ("customers", "plans", "subscriptions", "invoices", "invoice_items", "payments",
          "refunds", "payment_events", "payment_transactions", "invoices_history",
          "payments_history", "subscriptions_history", "payment_events_history")
-LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at", "_pa_cursor",
-           "_pa_window_start", "_pa_window_end")
+LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at")
 
 
 def mart_snapshot(db_path: Path, table: str, exclude: tuple[str, ...] = ()) -> list[tuple]:

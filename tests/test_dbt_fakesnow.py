@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 from dbt_fixtures import (
-    AUDIT,
-    FIELDS,
-    LINEAGE,
     ROOT,
     Batch,
     baseline,
@@ -25,6 +22,7 @@ from dbt_fixtures import (
     ensure_installed,
     invoice,
     now_hour,
+    schema_of,
     ts,
 )
 
@@ -80,7 +78,7 @@ def raw_tables(path: Path, batches: list[Batch], append: bool = False) -> Path:
     tables: dict[str, dict] = {}
     for batch in batches:
         for stream, rows in batch.records.items():
-            props = AUDIT[stream][0] if stream in AUDIT else {**FIELDS[stream], **LINEAGE}
+            props = schema_of(stream)[0]
             cols = [(name, sf_type(p)) for name, p in props.items()]
             spec = tables.setdefault(stream.upper(), {"columns": cols, "rows": [],
                                                       "append": append})

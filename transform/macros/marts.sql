@@ -1,16 +1,16 @@
-{#- Column list of a current-state mart: contract fields (PII replaced for customers),
-    then lineage. `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
+{#- Column list of a curated table: every field of the resource by its PII class
+    (classified_fields: the contract's class, or for a field the vendor added the class
+    configured in the `pii_classes` var) - `clear` as sent, `hashed` as `<field>_hash` (the
+    address as address_hash plus address_country), `dropped` left out - then lineage.
+    `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
 {% macro mart_columns(resource, alias='s') -%}
-    {%- set pii = ['email', 'name', 'phone', 'address'] -%}
-    {%- for column, type in resource_columns(resource) -%}
-        {%- if resource == 'customers' and column in pii -%}
-            {%- if column == 'address' %}
+    {%- for column, type, pii in classified_fields(resource) -%}
+        {%- if pii == 'hashed' and column == 'address' %}
     {{ pii_hash(concat_address(alias ~ '.' ~ qcol('address'))) }} as address_hash,
     {{ json_str(alias ~ '.' ~ qcol('address'), 'country') }} as address_country,
-            {%- else %}
-    {{ pii_hash(alias ~ '.' ~ qcol(column)) }} as {{ column }}_hash,
-            {%- endif -%}
-        {%- else %}
+        {%- elif pii == 'hashed' %}
+    {{ pii_hash(as_text(alias ~ '.' ~ qcol(column), type)) }} as {{ qcol(column ~ '_hash') }},
+        {%- elif pii == 'clear' %}
     {{ alias }}.{{ qcol(column) }},
         {%- endif -%}
     {%- endfor %}
@@ -55,7 +55,7 @@ select
 from {{ ref('stg_' ~ resource) }} as s
 {%- if deletable %}
 left join {{ ref('int_delete_flags') }} as d
-    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.id
+    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.{{ qcol(id) }}
 {%- endif %}
 {{ only_changed(id) }}
 {%- endmacro %}
