@@ -85,3 +85,23 @@ versions as (
 select versions.*, valid_to is null as is_current
 from versions
 {%- endmacro %}
+
+{#- One-time migration from raw row v1 (docs/transform.md, "Migration"): marts built then
+    carry the page's cursor and window on every row. A merge would leave a row's old values
+    beside a newer version's lineage, so the columns are dropped (pre-hook of every mart);
+    the coverage_ledger row that `_pa_request_id` names holds them. -#}
+{% macro drop_legacy_lineage() -%}
+    {%- if execute -%}
+        {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                                identifier=this.identifier) -%}
+        {%- if existing is not none and existing.is_table -%}
+            {%- for column in adapter.get_columns_in_relation(existing) -%}
+                {%- if column.name | lower in ['_pa_cursor', '_pa_window_start', '_pa_window_end'] -%}
+                    {%- do log("dropping legacy lineage column " ~ existing ~ "." ~ column.name
+                               ~ " (raw row v2: it is in the coverage ledger)", info=true) -%}
+                    {%- do run_query("alter table " ~ existing ~ " drop column " ~ column.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -2,6 +2,7 @@
 -- when and where it first appeared, and what the warehouse made of it: the column type a
 -- top-level field got in staging and the marts, and its PII class (docs/transform.md,
 -- "New vendor fields"). Read from the tap's small drift table, never by rescanning raw.
+{%- set configured = var('pii_classes', {}) or {} %}
 {%- set mapped = [] %}
 {%- for r in resource_names() %}
     {%- set documented = contract_fields(r) | map(attribute=0) | list %}
@@ -50,5 +51,14 @@ select
         when stream = '{{ r }}' and field_path = '{{ name }}' then 'column'
         {%- endfor %}
         else 'not mapped: in _pa_raw only'
-    end as mapped_as
+    end as mapped_as,
+    -- A field someone must look at: in _pa_raw only, or left out of the curated tables
+    -- only because nobody has classified it yet (the `pii_classes` var).
+    case
+        when field_path like '%.%' or field_path like '%[%' then false
+        {%- for r, name, type, pii in mapped %}
+        when stream = '{{ r }}' and field_path = '{{ name }}' then {{ 'true' if pii == 'dropped' and (r ~ '.' ~ name) not in configured else 'false' }}
+        {%- endfor %}
+        else true
+    end as needs_review
 from drift
