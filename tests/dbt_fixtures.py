@@ -118,7 +118,7 @@ class Batch:
         row = {
             "environment": self.environment, "notification_id": nid,
             "type": f"{resource}.{action}", "resource": resource, "action": action,
-            "object_id": payload.get(ID_FIELDS[resource]),
+            "object_id": payload.get(ID_FIELDS.get(resource, "id")),
             "created_at": created, "received_at": received,
             "signature_timestamp": int(received_at.timestamp()),
             "landing_key": f"environment={self.environment}/{received}-{nid}.json",
