@@ -3,7 +3,8 @@
 Convergence: ``cycles`` times (advance the vendor's clock; `meltano run incremental`; `meltano
 run reconcile`), with heavy faults, 8 s tokens, page-sized listings, deterministic 2 h- and
 48 h-late records on top of the sandbox's own lags, creates/updates/hard deletes, additive
-schema changes from a third of the way in, one incremental run SIGKILLed mid-sync and run
+schema changes from the first cycle and three more top-level fields of other types (integer,
+timestamp, number) one cycle later, one incremental run SIGKILLed mid-sync and run
 again, and a backfill of an already-loaded window (killed once, resumed later) interleaved
 with the incremental runs (the embedded DuckDB has a single writer, so two jobs cannot load at
 the same instant; the orchestrator serialises them the same way). A sweep runs after the
@@ -45,6 +46,12 @@ class ChaosConfig:
     kill_cycle: int = 1  # this cycle's incremental run is SIGKILLed mid-sync, then re-run
     backfill_cycle: int = 2  # the backfill starts here (killed), resumes the cycle after
     additive_from_cycle: int = 1
+    # One cycle after the additive drift, more top-level fields of other types appear
+    # (issue 16: "a second new top-level field of another type that appears one run later").
+    new_fields_cycle: int = 2
+    new_fields: tuple[tuple[str, str, str], ...] = (
+        ("customers", "loyalty_points", "integer"), ("invoices", "finalized_at", "timestamp"),
+        ("payments", "risk_score", "number"))
     faults: str = "heavy"
     token_lifetime_seconds: int = 8  # tap runs outlive it: renewed mid-run
     page_size: int = 500
@@ -146,15 +153,24 @@ class Chaos:
         self.late.append({"resource": resource, **self.sb.touch(resource, lag_seconds)})
 
     def truth(self) -> tuple[list[dict[str, dict[str, dict[str, Any]]]], dict[str, set[str]]]:
-        """The vendor's records as served now and, with additive drift on, as they were
-        served before it: drift adds fields to every record without moving ``updated_at``,
-        so a record last read before the drift holds, rightly, the earlier payload."""
+        """The vendor's records as served now and as they were served before each step of
+        drift (the added fields, then the additive mode): drift adds fields to every record
+        without moving ``updated_at``, so a record last read before a step holds, rightly,
+        the earlier payload."""
+        config = self.sb.admin("GET", "/_sandbox/config")
+        extra = config.get("extra_fields") or {}
+
+        def without_extra(truth: dict[str, dict[str, dict[str, Any]]]) -> dict:
+            return {r: {i: {k: v for k, v in rec.items() if k not in extra.get(r, {})}
+                        for i, rec in records.items()} for r, records in truth.items()}
+
         truths = [{r: self.sb.truth(r) for r in RESOURCES}]
-        mode = self.sb.admin("GET", "/_sandbox/config")["schema_mode"]
-        if mode == "additive":
+        if extra:
+            truths.append(without_extra(truths[0]))
+        if config["schema_mode"] == "additive":
             self.sb.set_schema("none")
-            truths.append({r: self.sb.truth(r) for r in RESOURCES})
-            self.sb.set_schema(mode)
+            truths.append(without_extra({r: self.sb.truth(r) for r in RESOURCES}))
+            self.sb.set_schema("additive")
         deleted = {r: self.sb.deleted(r) for r in DELETABLE}
         return truths, deleted
 
@@ -195,6 +211,9 @@ def run_convergence(cfg: ChaosConfig, *, then_rename: bool = True) -> ChaosRepor
             tag = f"c{cycle:02d}"
             if cycle == cfg.additive_from_cycle:
                 sb.set_schema("additive")
+            if cycle == cfg.new_fields_cycle:
+                for resource, name, kind in cfg.new_fields:
+                    sb.add_field(resource, name, kind)
             now = sb.advance(cfg.advance_hours)["now"]
             # Deterministic late arrivals on top of the sandbox's own lags: just under the
             # documented 2 h (the incremental overlap's job) and 48 h (the sweep's job).
@@ -284,10 +303,14 @@ def run_rename(c: Chaos) -> RenameReport:
         quarantined = {r[0] for r in con.execute(
             "select record_id from raw.quarantine where stream = 'invoices' "
             "and list_contains(cast(missing_fields as varchar[]), 'amount_due')").fetchall()}
-        nulls = {
+        # Raw holds the vendor's object: a version without amount_due must not be there.
+        nulls = {"raw.invoices": con.execute(
+            "select count(*) from raw.invoices "
+            "where json_extract(cast(_pa_raw as json), '$.amount_due') is null").fetchone()[0]}
+        nulls |= {
             table: con.execute(f"select count(*) from {table} where amount_due is null")
             .fetchone()[0]
-            for table in ("raw.invoices", "staging.stg_invoices_versions",
+            for table in ("staging.stg_invoices_versions",
                           "staging.stg_invoices", "analytics.invoices",
                           "analytics.invoices_history")
         }

@@ -57,6 +57,9 @@ def _route(sb: Sandbox, method: str, parts: list[str], body: dict[str, Any],
     if method == "POST" and head == "schema":
         sb.set_schema_mode(body["mode"])
         return json_response(200, sb.config())
+    if method == "POST" and head == "fields":
+        sb.add_field(body["resource"], body["name"], body["kind"])
+        return json_response(200, sb.config())
     if method == "POST" and head == "config":
         sb.configure(**body)
         return json_response(200, sb.config())

@@ -102,8 +102,9 @@ class Api:
         if version is None:
             return error(404, "not_found", f"no such {resource[:-1]}: {segments[2]}", request_id)
         body = version.body
-        if sb.schema_mode != "none":
-            body = dumps(schema.apply(sb.schema_mode, resource, loads(body)))
+        if not sb.serves_documented_shape(resource):
+            body = dumps(schema.apply(sb.schema_mode, resource, loads(body),
+                                      sb.extra_fields.get(resource)))
         return Response(200, body, truncate=fault == "truncated_body")
 
     def _server_error(self, status: int, request_id: str) -> Response:

@@ -11,7 +11,7 @@ import sys
 import threading
 
 from partner_sandbox.faults import KINDS, PRESETS
-from partner_sandbox.schema import MODES
+from partner_sandbox.schema import MODES, NEW_FIELD_KINDS
 from partner_sandbox.world import SCALES
 
 EPILOG = """\
@@ -33,8 +33,9 @@ default clients: demo-client/demo-secret (all resources), limited-client/limited
 
 admin API (loopback, no auth): GET /_sandbox/clock | counters | config | truth/<resource> |
 deleted/<resource> | pending/<resource>; POST /_sandbox/advance {"hours": h} | faults
-{"preset": p} or {"rates": {...}} | schema {"mode": m} | config {...} | touch {"resource": r,
-"lag_seconds": s} | revoke_tokens. See docs/sandbox.md.
+{"preset": p} or {"rates": {...}} | schema {"mode": m} | fields {"resource": r, "name": n,
+"kind": k} | config {...} | touch {"resource": r, "lag_seconds": s} | revoke_tokens.
+See docs/sandbox.md.
 
 webhooks: --webhook-url URL pushes a signed notification for every change (secrets from
 $PARTNERAPI_SANDBOX_WEBHOOK_SECRETS, comma-separated).
@@ -46,6 +47,15 @@ def _fault_override(text: str) -> tuple[str, float]:
     if kind not in KINDS:
         raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}")
     return kind, float(rate)
+
+
+def _new_field(text: str) -> tuple[str, str, str]:
+    path, sep, kind = text.partition(":")
+    resource, dot, name = path.partition(".")
+    if not sep or not dot or kind not in NEW_FIELD_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"use RESOURCE.FIELD:KIND with KIND one of {', '.join(NEW_FIELD_KINDS)}")
+    return resource, name, kind
 
 
 def _client(text: str) -> tuple[str, str]:
@@ -89,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--schema-mode", choices=MODES, default="none",
                        help="additive: new fields appear; rename: invoices.amount_due -> "
                        "amount_due_minor")
+    serve.add_argument("--add-field", type=_new_field, action="append", default=[],
+                       metavar="RESOURCE.FIELD:KIND", help="serve one more top-level field "
+                       "on every record of RESOURCE (any mode; later: POST /_sandbox/fields); "
+                       "repeatable")
     serve.add_argument("--hang-seconds", type=float, default=35.0,
                        help="how long timeout/slow faults stall (the vendor: >30 s)")
     serve.add_argument("--max-retry-after-seconds", type=float, default=60.0,
@@ -124,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                  max_retry_after_seconds=args.max_retry_after_seconds,
                  activity=args.activity, host=args.host,
                  port=args.port, verbose=args.verbose)
+    for resource, name, kind in args.add_field:
+        try:
+            sb.add_field(resource, name, kind)
+        except ValueError as exc:
+            print(f"--add-field {resource}.{name}:{kind}: {exc}", file=sys.stderr)
+            return 2
     pusher = None
     if args.webhook_url:
         from partner_sandbox.push import SECRETS_ENV, Pusher

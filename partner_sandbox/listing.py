@@ -68,6 +68,7 @@ def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Que
         allowed = set(schema.FIELDS[resource])
         if sb.schema_mode == "additive":
             allowed |= set(schema.added_fields(resource))
+        allowed |= set(sb.extra_fields.get(resource, ()))
         if sb.schema_mode == "rename" and resource == "invoices":
             allowed = (allowed - {"amount_due"}) | {"amount_due_minor"}
         wanted = [f for f in raw_fields.split(",") if f]
@@ -101,11 +102,12 @@ def _project(sb: Sandbox, table: Table, ids: list[str], keys: list[tuple[str, st
         return out
     current = table.current
     bodies = [current[i].body for i in ids]
-    if fields is None and sb.schema_mode == "none":
+    if fields is None and sb.serves_documented_shape(table.resource):
         return bodies
     out = []
+    extra = sb.extra_fields.get(table.resource)
     for body in bodies:
-        record = schema.apply(sb.schema_mode, table.resource, loads(body))
+        record = schema.apply(sb.schema_mode, table.resource, loads(body), extra)
         if fields is not None:
             record = {f: record[f] for f in fields if f in record}
         out.append(dumps(record))

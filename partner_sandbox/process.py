@@ -150,6 +150,11 @@ class SandboxProcess:
     def set_schema(self, mode: str) -> None:
         self.admin("POST", "/_sandbox/schema", {"mode": mode})
 
+    def add_field(self, resource: str, name: str, kind: str) -> None:
+        """A new top-level field appears on every record of ``resource`` from now on."""
+        self.admin("POST", "/_sandbox/fields", {"resource": resource, "name": name,
+                                                "kind": kind})
+
     def configure(self, **settings: float) -> None:
         self.admin("POST", "/_sandbox/config", settings)
 

@@ -14,7 +14,7 @@ from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
 from partner_sandbox.cursors import CursorCodec
 from partner_sandbox.faults import KINDS, FaultInjector
 from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import RESOURCES, Version, loads
+from partner_sandbox.store import DELETABLE, RESOURCES, Version, loads
 from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
 from partner_sandbox.world import World
 
@@ -49,6 +49,8 @@ class Sandbox:
         self.store.release(self.now_us)
         self.schema_mode = "none"
         self.set_schema_mode(schema_mode)
+        # resource -> {field: kind}: top-level fields added on demand (add_field).
+        self.extra_fields: dict[str, dict[str, str]] = {}
         self.faults = FaultInjector(faults, seed)
         self.limiter = RateLimiter(int(rate_limit_per_minute), rate_limit_window_seconds)
         self.auth = Auth()
@@ -124,7 +126,8 @@ class Sandbox:
     def truth(self, resource: str) -> dict[str, dict[str, Any]]:
         with self.lock:
             current = dict(self.store.tables[resource].current)
-        return {i: schema.apply(self.schema_mode, resource, loads(v.body))
+        extra = self.extra_fields.get(resource)
+        return {i: schema.apply(self.schema_mode, resource, loads(v.body), extra)
                 for i, v in current.items()}
 
     def deleted_ids(self, resource: str) -> set[str]:
@@ -156,6 +159,30 @@ class Sandbox:
             raise ValueError(f"schema mode must be one of {schema.MODES}")
         self.schema_mode = mode
 
+    def add_field(self, resource: str, name: str, kind: str) -> None:
+        """From now on every record of ``resource`` is served with one more top-level field
+        ``name`` of ``kind`` (values: ``schema.new_field_value``; one in five null), in any
+        schema mode, and the truth shows it: a new vendor field appearing without notice."""
+        if resource not in RESOURCES:
+            raise ValueError(f"resource must be one of {list(RESOURCES)}")
+        if kind not in schema.NEW_FIELD_KINDS:
+            raise ValueError(f"kind must be one of {schema.NEW_FIELD_KINDS}")
+        taken = {*schema.FIELDS[resource], *schema.added_fields(resource), "amount_due_minor"}
+        if not name.isidentifier() or name in taken:
+            raise ValueError(f"{name!r} is not a new field name for {resource}")
+        with self.lock:
+            self.extra_fields.setdefault(resource, {})[name] = kind
+
+    def served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` (a stored version, modified in place) as the API serves it now."""
+        if self.serves_documented_shape(resource):
+            return record
+        return schema.apply(self.schema_mode, resource, record, self.extra_fields.get(resource))
+
+    def serves_documented_shape(self, resource: str) -> bool:
+        """True when records are served exactly as stored (no drift applies)."""
+        return self.schema_mode == "none" and not self.extra_fields.get(resource)
+
     def configure(self, token_lifetime_seconds: int | None = None,
                   rate_limit_per_minute: int | None = None, hang_seconds: float | None = None,
                   max_retry_after_seconds: float | None = None,
@@ -173,7 +200,9 @@ class Sandbox:
 
     def config(self) -> dict[str, Any]:
         return {"seed": self.seed, "scale": self.scale, "environment": self.environment,
-                "schema_mode": self.schema_mode, "fault_rates": dict(self.faults.rates),
+                "schema_mode": self.schema_mode,
+                "extra_fields": {r: dict(f) for r, f in self.extra_fields.items()},
+                "fault_rates": dict(self.faults.rates),
                 "rate_limit_per_minute": self.limiter.limit,
                 "token_lifetime_seconds": self.token_lifetime_seconds,
                 "hang_seconds": self.hang_seconds,
@@ -207,7 +236,7 @@ class Sandbox:
         deterministic delete). Only customers, plans and invoice lines are ever deleted by
         the vendor; with no id, an unreferenced one is picked, so truth never holds a
         dangling reference."""
-        if resource not in ("customers", "plans", "invoice_items"):
+        if resource not in DELETABLE:
             raise ValueError(f"the vendor never deletes {resource}")
         with self.lock:
             table = self.store.tables[resource]

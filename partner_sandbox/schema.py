@@ -1,39 +1,30 @@
 """Schema changes on demand, applied when a record is served.
 
 `additive`: new optional fields appear, top-level and nested (the vendor's normal drift).
+On top of any mode, ``extra`` fields (``Sandbox.add_field``: a resource, a name, a kind) make
+one more top-level field appear from the moment they are added - the "second new field, of
+another type, one run later" of a drift scenario.
 `rename`: invoices lose `amount_due`, which becomes `amount_due_minor` (the breaking change the
 contract names). `none`: the documented shape.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from tap_partnerapi.contract import RESOURCES as CONTRACT
 
 MODES = ("none", "additive", "rename")
 
+#: The documented fields of each resource, in the order the vendor writes them: the
+#: contract's (tap_partnerapi/contract.py is the one definition of it; the factories in
+#: records.py are checked against its kinds, nullability and enums by tests/test_contract.py).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "customers": ("id", "email", "name", "phone", "address", "currency", "balance", "tax_exempt",
-                  "metadata", "created_at", "updated_at"),
-    "plans": ("id", "product_name", "nickname", "amount", "currency", "interval",
-              "interval_count", "active", "trial_period_days", "created_at", "updated_at"),
-    "subscriptions": ("id", "customer_id", "plan_id", "status", "quantity",
-                      "current_period_start", "current_period_end", "cancel_at_period_end",
-                      "canceled_at", "trial_end", "items", "discount", "metadata", "created_at",
-                      "updated_at"),
-    "invoices": ("id", "customer_id", "subscription_id", "number", "status", "currency",
-                 "subtotal", "tax", "total", "amount_due", "amount_paid", "period_start",
-                 "period_end", "due_date", "paid_at", "created_at", "updated_at"),
-    "invoice_items": ("id", "invoice_id", "subscription_id", "plan_id", "description",
-                      "quantity", "unit_amount", "amount", "currency", "period", "proration",
-                      "created_at", "updated_at"),
-    "payments": ("id", "invoice_id", "customer_id", "transaction_id", "amount", "currency",
-                 "status", "method", "failure_code", "amount_refunded", "captured_at",
-                 "created_at", "updated_at"),
-    "refunds": ("id", "payment_id", "transaction_id", "amount", "currency", "reason", "status",
-                "created_at", "updated_at"),
-    "events": ("event_id", "transaction_id", "event_type", "event_version", "occurred_at",
-               "created_at", "updated_at", "payload"),
-}
+    name: tuple(f.name for f in resource.fields) for name, resource in CONTRACT.items()}
+
+#: Kinds a field added on demand (``Sandbox.add_field``) can have.
+NEW_FIELD_KINDS = ("string", "integer", "number", "boolean", "timestamp", "object", "array")
 
 # (top-level additions, nested additions as (object path, field, value))
 _ADDITIONS: dict[str, tuple[dict[str, Any], tuple[tuple[tuple[str, ...], str, Any], ...]]] = {
@@ -55,7 +46,28 @@ def added_fields(resource: str) -> tuple[str, ...]:
     return tuple(_ADDITIONS[resource][0])
 
 
-def apply(mode: str, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+def new_field_value(kind: str, name: str, record_id: Any) -> Any:
+    """The value of an added field on one record: a pure function of (name, id), so every
+    read of a version serves the same bytes; one record in five has it null."""
+    digest = hashlib.blake2b(f"{name}:{record_id}".encode(), digest_size=8).digest()
+    h = int.from_bytes(digest, "big")
+    if h % 5 == 0:
+        return None
+    return {
+        "string": lambda: f"{name}-{h % 97}",
+        "integer": lambda: h % 10_000,
+        "number": lambda: (h % 100_000) / 100,
+        "boolean": lambda: bool(h & 1),
+        "timestamp": lambda: f"2026-{1 + h % 12:02d}-{1 + h % 28:02d}T{h % 24:02d}:"
+                             f"{h % 60:02d}:{h % 59:02d}.{h % 1_000_000:06d}Z",
+        "object": lambda: {"code": f"c{h % 13}", "rank": h % 7},
+        "array": lambda: [f"t{h % 5}", f"t{h % 11}"],
+    }[kind]()
+
+
+def apply(mode: str, resource: str, record: dict[str, Any],
+          extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """The record as served under ``mode`` plus the ``extra`` fields ({name: kind})."""
     if mode == "additive":
         top, nested = _ADDITIONS[resource]
         record.update(top)
@@ -67,4 +79,8 @@ def apply(mode: str, resource: str, record: dict[str, Any]) -> dict[str, Any]:
                 obj[name] = value
     elif mode == "rename" and resource == "invoices" and "amount_due" in record:
         record["amount_due_minor"] = record.pop("amount_due")
+    if extra:
+        record_id = record.get(CONTRACT[resource].id_field)
+        for name, kind in extra.items():
+            record[name] = new_field_value(kind, name, record_id)
     return record

@@ -14,13 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-RESOURCES = ("customers", "plans", "subscriptions", "invoices", "invoice_items", "payments",
-             "refunds", "events")
-DELETABLE = frozenset({"customers", "plans", "invoice_items"})
+from tap_partnerapi.contract import DELETABLE as _DELETABLE
+from tap_partnerapi.contract import RESOURCE_NAMES
+from tap_partnerapi.contract import RESOURCES as _CONTRACT
+
+# The vendor's resources, id fields and deletability: the contract's (one definition).
+RESOURCES = RESOURCE_NAMES
+DELETABLE = frozenset(_DELETABLE)
 
 
 def id_field(resource: str) -> str:
-    return "event_id" if resource == "events" else "id"
+    return _CONTRACT[resource].id_field
 
 
 try:  # msgspec ships with singer-sdk[msgspec], already a dependency; ~15x faster than json

@@ -118,14 +118,18 @@ class ChangeFeed:
         self._rng = random.Random(f"webhooks:{seed}")
         self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
+        self._sandbox: Any = None
 
     def attach(self, sandbox: Any) -> ChangeFeed:
         sandbox.on_change(self)
+        self._sandbox = sandbox  # pushed objects carry the schema drift listings serve
         return self
 
     def __call__(self, resource: str, kind: str, record: dict[str, Any], at_us: int) -> None:
         at = datetime.fromtimestamp(at_us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         snapshot = json.loads(json.dumps(record))
+        if self._sandbox is not None:
+            snapshot = self._sandbox.served(resource, snapshot)
         with self._lock:
             self._pending.append(
                 build_notification(resource, kind, snapshot, created_at=at, rng=self._rng)

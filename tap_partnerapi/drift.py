@@ -4,11 +4,16 @@ The vendor adds optional fields without notice (additive, harmless) and rarely r
 removes one (breaking: loading would turn the field into silent nulls). The check is a
 set comparison of each payload's keys with the documented fields, top level and nested
 fixed-shape objects; free-form objects (``metadata``, ``payload``) are not checked.
+
+For an additive field the tap also records which JSON types its values had
+(``FieldTypes``), so the warehouse can type the new column from the drift report without
+reading raw again (``contract.warehouse_type_of``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as t
 
 
@@ -86,3 +91,56 @@ class ShapeChecker:
             missing += [f"{name}[].{k}" for k in sorted(seen_missing)]
             unexpected += [f"{name}[].{k}" for k in sorted(seen_extra)]
         return Verdict(tuple(missing), tuple(unexpected))
+
+
+# -- what an undocumented field holds (schema_drift.json_types) ------------------------------
+
+# The contract's timestamp form (RFC 3339, UTC); the vendor writes microseconds, any
+# fraction is accepted.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z\Z")
+_KIND_OF_TYPE = {bool: "boolean", int: "integer", float: "number", dict: "object",
+                 list: "array", type(None): "null"}
+
+
+def json_type(value: t.Any) -> str:
+    """One of ``contract.JSON_TYPES``: a string shaped as a timestamp is ``timestamp``."""
+    if type(value) is str:
+        return "timestamp" if _TIMESTAMP.match(value) else "string"
+    return _KIND_OF_TYPE.get(type(value), "string")
+
+
+def values_at(raw: dict[str, t.Any], path: str) -> list[t.Any]:
+    """The values at a drift path: ``field``, ``object.field`` or ``array[].field``."""
+    if "." not in path:
+        return [raw[path]] if path in raw else []
+    head, name = path.split(".", 1)
+    if head.endswith("[]"):
+        items = raw.get(head[:-2])
+        return [item[name] for item in items if isinstance(item, dict) and name in item] \
+            if isinstance(items, list) else []
+    value = raw.get(head)
+    return [value[name]] if isinstance(value, dict) and name in value else []
+
+
+class FieldTypes:
+    """The JSON types seen so far in one run for each undocumented field of one stream."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = {}
+
+    def observe(self, raw: dict[str, t.Any], path: str) -> bool:
+        """Record the types of ``path``'s values in ``raw``; True when the set grew (or
+        the field is new), i.e. its ``schema_drift`` row must be written (again)."""
+        types = {json_type(v) for v in values_at(raw, path)}
+        known = self.seen.get(path)
+        if known is None:
+            self.seen[path] = types
+            return True
+        if types <= known:
+            return False
+        known |= types
+        return True
+
+    def json_types(self, path: str) -> str:
+        """Sorted, comma-separated (``"integer,null"``): one string column on any warehouse."""
+        return ",".join(sorted(self.seen.get(path, ())))

@@ -1,14 +1,17 @@
-"""JSON schemas of the Partner API resources, written from the vendor's contract.
+"""JSON schemas of the tap's streams.
 
-Shared pieces are defined once; nested objects stay objects. ``DOCUMENTED`` lists the
-fields the vendor documents for each resource: the drift check (``drift.py``) compares
-payloads against it, and the typed record carries exactly these fields plus lineage.
+``RESOURCE_PROPERTIES`` (the documented fields of each resource, as JSON schemas),
+``ID_FIELDS`` and ``DELETABLE_RESOURCES`` are derived from ``tap_partnerapi.contract``, the
+one definition of the vendor contract: the drift check (``drift.py``) compares payloads with
+them. A resource stream's record is the raw row (``resource_schema``); the audit streams and
+``webhook_notifications`` have their own shapes below.
 """
 
 from __future__ import annotations
 
-import copy
 import typing as t
+
+from tap_partnerapi.contract import DELETABLE, RESOURCES, Field
 
 Schema = dict[str, t.Any]
 
@@ -50,150 +53,48 @@ def array(items: Schema, *, nullable: bool = False) -> Schema:
     return _t("array", nullable=nullable, items=items)
 
 
-# Shared pieces.
-MONEY = integer()  # minor units
-CURRENCY = string()  # lowercase ISO 4217
-METADATA = obj(free_form=True)
-CREATED_UPDATED = {"created_at": timestamp(), "updated_at": timestamp()}
+def _field_schema(field: Field) -> Schema:
+    """The JSON schema of one documented field (nested shapes stay nested)."""
+    if field.kind == "timestamp":
+        schema = timestamp(nullable=field.nullable)
+    elif field.kind == "string":
+        schema = string(nullable=field.nullable, enum=list(field.enum) or None)
+    elif field.kind == "object":
+        schema = obj(None if field.fields is None else
+                     {f.name: _field_schema(f) for f in field.fields},
+                     nullable=field.nullable, free_form=field.fields is None)
+    elif field.kind == "array":
+        items = (obj({f.name: _field_schema(f) for f in field.fields})
+                 if field.fields is not None else {})
+        schema = array(items, nullable=field.nullable)
+    else:
+        schema = _t(field.kind, nullable=field.nullable)
+    return schema
 
+
+#: The documented fields of each resource as JSON schemas, derived from the contract.
 RESOURCE_PROPERTIES: dict[str, dict[str, Schema]] = {
-    "customers": {
-        "id": string(),
-        "email": string(nullable=True),
-        "name": string(nullable=True),
-        "phone": string(nullable=True),
-        "address": obj({"line1": string(nullable=True), "city": string(nullable=True),
-                        "postal_code": string(nullable=True),
-                        "country": string(nullable=True)}, nullable=True),
-        "currency": CURRENCY,
-        "balance": MONEY,
-        "tax_exempt": string(enum=["none", "exempt", "reverse"]),
-        "metadata": METADATA,
-        **CREATED_UPDATED,
-    },
-    "plans": {
-        "id": string(),
-        "product_name": string(),
-        "nickname": string(nullable=True),
-        "amount": MONEY,
-        "currency": CURRENCY,
-        "interval": string(enum=["month", "year"]),
-        "interval_count": integer(),
-        "active": boolean(),
-        "trial_period_days": integer(nullable=True),
-        **CREATED_UPDATED,
-    },
-    "subscriptions": {
-        "id": string(),
-        "customer_id": string(),
-        "plan_id": string(),
-        "status": string(enum=["trialing", "active", "past_due", "canceled", "unpaid"]),
-        "quantity": integer(),
-        "current_period_start": timestamp(),
-        "current_period_end": timestamp(),
-        "cancel_at_period_end": boolean(),
-        "canceled_at": timestamp(nullable=True),
-        "trial_end": timestamp(nullable=True),
-        "items": array(obj({"plan_id": string(), "quantity": integer()})),
-        "discount": obj({"coupon": string(nullable=True),
-                         "percent_off": _t("number", nullable=True)}, nullable=True),
-        "metadata": METADATA,
-        **CREATED_UPDATED,
-    },
-    "invoices": {
-        "id": string(),
-        "customer_id": string(),
-        "subscription_id": string(nullable=True),
-        "number": string(),
-        "status": string(enum=["draft", "open", "paid", "void", "uncollectible"]),
-        "currency": CURRENCY,
-        "subtotal": MONEY,
-        "tax": MONEY,
-        "total": MONEY,
-        "amount_due": MONEY,
-        "amount_paid": MONEY,
-        "period_start": timestamp(),
-        "period_end": timestamp(),
-        "due_date": timestamp(nullable=True),
-        "paid_at": timestamp(nullable=True),
-        **CREATED_UPDATED,
-    },
-    "invoice_items": {
-        "id": string(),
-        "invoice_id": string(),
-        "subscription_id": string(nullable=True),
-        "plan_id": string(nullable=True),
-        "description": string(nullable=True),
-        "quantity": integer(),
-        "unit_amount": MONEY,
-        "amount": MONEY,
-        "currency": CURRENCY,
-        "period": obj({"start": timestamp(), "end": timestamp()}),
-        "proration": boolean(),
-        **CREATED_UPDATED,
-    },
-    "payments": {
-        "id": string(),
-        "invoice_id": string(nullable=True),
-        "customer_id": string(),
-        "transaction_id": string(),
-        "amount": MONEY,
-        "currency": CURRENCY,
-        "status": string(enum=["pending", "succeeded", "failed", "refunded",
-                               "partially_refunded", "disputed"]),
-        "method": obj({"type": string(), "card_brand": string(nullable=True),
-                       "last4": string(nullable=True)}),
-        "failure_code": string(nullable=True),
-        "amount_refunded": MONEY,
-        "captured_at": timestamp(nullable=True),
-        **CREATED_UPDATED,
-    },
-    "refunds": {
-        "id": string(),
-        "payment_id": string(),
-        "transaction_id": string(),
-        "amount": MONEY,
-        "currency": CURRENCY,
-        "reason": string(nullable=True),
-        "status": string(enum=["pending", "succeeded", "failed"]),
-        **CREATED_UPDATED,
-    },
-    "events": {
-        "event_id": string(),
-        "transaction_id": string(),
-        "event_type": string(enum=["AUTHORIZED", "CAPTURED", "VOIDED", "REFUNDED",
-                                   "CHARGEBACK_OPENED", "DISPUTE_UPDATED",
-                                   "CHARGEBACK_WON", "CHARGEBACK_LOST"]),
-        "event_version": integer(),
-        "occurred_at": timestamp(),
-        # The payload's shape evolves monthly and differs per event type (the vendor
-        # says so): it is free-form, so its sub-fields are neither drift nor breaking.
-        "payload": obj(free_form=True),
-        **CREATED_UPDATED,
-    },
+    resource.name: {f.name: _field_schema(f) for f in resource.fields}
+    for resource in RESOURCES.values()
 }
 
-ID_FIELDS = {name: ("event_id" if name == "events" else "id") for name in RESOURCE_PROPERTIES}
-DELETABLE_RESOURCES = ("customers", "plans", "invoice_items")
-
-LINEAGE_PROPERTIES: dict[str, Schema] = {
-    "environment": string(enum=["production", "sandbox"]),
-    "_pa_raw": obj(free_form=True),
-    "_pa_version": string(),
-    "_pa_run_id": string(),
-    "_pa_extracted_at": timestamp(),
-    "_pa_request_id": string(nullable=True),
-    "_pa_cursor": string(nullable=True),
-    "_pa_window_start": timestamp(nullable=True),
-    "_pa_window_end": timestamp(nullable=True),
-}
+ID_FIELDS: dict[str, str] = {r.name: r.id_field for r in RESOURCES.values()}
+DELETABLE_RESOURCES: tuple[str, ...] = DELETABLE
 
 
 def resource_schema(resource: str) -> Schema:
-    """The typed schema of a resource stream: documented fields plus lineage."""
-    properties = copy.deepcopy(RESOURCE_PROPERTIES[resource])
-    properties.update(copy.deepcopy(LINEAGE_PROPERTIES))
-    return {"type": "object", "properties": properties}
+    """The raw row of a resource stream (design.md, "Tap output"): the keys, updated_at,
+    lineage and the vendor's object exactly as received. Typed columns are dbt's job."""
+    return {"type": "object", "properties": {
+        "environment": string(enum=["production", "sandbox"]),
+        ID_FIELDS[resource]: string(),
+        "_pa_version": string(),
+        "updated_at": timestamp(),
+        "_pa_run_id": string(),
+        "_pa_extracted_at": timestamp(),
+        "_pa_request_id": string(nullable=True),
+        "_pa_raw": obj(free_form=True),
+    }}
 
 
 def _strings(*names: str, nullable: bool = False) -> dict[str, Schema]:
@@ -262,6 +163,9 @@ AUDIT_SCHEMAS: dict[str, Schema] = {
         **_strings("environment", "stream", "field_path", "run_id"),
         "first_seen_at": timestamp(),
         "example_record_id": string(nullable=True),
+        # The JSON types of the field's values seen in the run, sorted, comma-separated
+        # (contract.JSON_TYPES; e.g. "integer,null"): how dbt types the new column.
+        "json_types": string(),
     }},
 }
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import typing as t
+import uuid
 
 from tap_partnerapi.batches import BatchedCommits
 from tap_partnerapi.client import PartnerStream
-from tap_partnerapi.clock import normalize_ts, parse_ts
-from tap_partnerapi.drift import ShapeChecker
+from tap_partnerapi.clock import normalize_ts
+from tap_partnerapi.drift import FieldTypes, ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
 from tap_partnerapi.versions import VersionDedup, encode_version
@@ -20,7 +21,7 @@ if t.TYPE_CHECKING:
 
 
 class ResourceStream(BatchedCommits, PartnerStream):
-    """A vendor resource: typed records with lineage, one row per distinct version."""
+    """A vendor resource: one raw row per distinct version."""
 
     resource: str
 
@@ -30,6 +31,9 @@ class ResourceStream(BatchedCommits, PartnerStream):
                          path=self.resource)
         self.primary_keys = ["environment", self.id_field, "_pa_version"]
         self.checker = ShapeChecker(RESOURCE_PROPERTIES[self.resource])
+        # Undocumented fields seen this run: their JSON types and schema_drift rows.
+        self.field_types = FieldTypes()
+        self.drift_rows: dict[str, dict[str, t.Any]] = {}
         self.dedup = VersionDedup(int(self.config.get("dedup_memory_records", 200_000)))
 
     @property
@@ -70,22 +74,21 @@ class ResourceStream(BatchedCommits, PartnerStream):
             stats.finish()
 
     def _records_of(self, page: Page) -> Iterator[dict[str, t.Any]]:
+        """Raw rows v2 (design.md, "Tap output"): keys, ``updated_at``, lineage and the
+        vendor's object as received. The page's cursor and window are not repeated on every
+        record: the ledger row named by ``_pa_request_id`` holds them."""
         tap = self._tap
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
         id_field = self.id_field
-        lineage = {
-            "environment": tap.environment,
-            "_pa_run_id": tap.run_id,
-            "_pa_extracted_at": page.extracted_at,
-            "_pa_request_id": page.request_id,
-            "_pa_cursor": page.cursor,
-            "_pa_window_start": page.window_start,
-            "_pa_window_end": page.window_end,
-        }
+        if page.request_id is None:
+            # The vendor sends X-Request-Id on every response; without one, a unique
+            # stand-in still ties these records to their page's ledger row.
+            page.request_id = f"missing-{uuid.uuid4().hex}"
+        environment, run_id = tap.environment, tap.run_id
+        extracted_at, request_id = page.extracted_at, page.request_id
         newest = ""
-        self.page_time_extracted = parse_ts(page.extracted_at)
         for raw in page.data:
             version, key = encode_version(raw)
             if seen(key):
@@ -95,24 +98,20 @@ class ResourceStream(BatchedCommits, PartnerStream):
             if verdict.missing or id_field not in raw:
                 tap.quarantine(self, raw, version, verdict, page)
                 continue
-            record = raw.copy()
-            for extra in verdict.unexpected:
-                if "." not in extra and "[" not in extra:
-                    del record[extra]  # additive: kept in _pa_raw, not a typed column
             if verdict.unexpected:
-                tap.report_drift(self, verdict.unexpected, raw.get(id_field), page)
-            updated_at = record.get("updated_at")
+                tap.report_drift(self, verdict.unexpected, raw, page)
+            updated_at = raw["updated_at"]
             if type(updated_at) is str and len(updated_at) != 27:
                 # Bookmarks compare as strings: keep them in the one format.
-                updated_at = record["updated_at"] = normalize_ts(updated_at)
-            record.update(lineage)
-            record["_pa_raw"] = raw
-            record["_pa_version"] = version
+                updated_at = normalize_ts(updated_at)
             stats.versions_new += 1
             stats.records += 1
             if type(updated_at) is str and updated_at > newest:
                 newest = updated_at
-            yield record
+            yield {"environment": environment, id_field: raw[id_field], "_pa_version": version,
+                   "updated_at": updated_at, "_pa_run_id": run_id,
+                   "_pa_extracted_at": extracted_at, "_pa_request_id": request_id,
+                   "_pa_raw": raw}
         # Read by get_records once the page is exhausted: the bookmark moves per page.
         self._page_newest = newest or None
 

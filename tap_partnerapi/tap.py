@@ -227,20 +227,25 @@ class TapPartnerAPI(Tap):
         })
 
     def report_drift(self, stream: ResourceStream, fields: t.Iterable[str],
-                     record_id: t.Any, page: Page) -> None:
-        """Additive fields: one ``schema_drift`` row per (stream, field) per run."""
+                     raw: dict[str, t.Any], page: Page) -> None:
+        """Additive fields: one ``schema_drift`` row per (stream, field) per run, written
+        again (same key: it replaces itself) when the field's values show a new JSON type."""
         stats = self.stats_for(stream.name)
         for field in fields:
-            if field in stats.new_fields:
+            if not stream.field_types.observe(raw, field):
                 continue
-            stats.new_fields.append(field)
-            stream.log("New undocumented field %s.%s (kept in _pa_raw)", stream.name, field,
-                       level=30)
-            self.audit("schema_drift").emit({
-                "environment": self.environment, "stream": stream.name, "field_path": field,
-                "first_seen_at": page.extracted_at, "run_id": self.run_id,
-                "example_record_id": None if record_id is None else str(record_id),
-            })
+            if field not in stats.new_fields:
+                stats.new_fields.append(field)
+                stream.log("New undocumented field %s.%s (kept in _pa_raw)", stream.name,
+                           field, level=30)
+                stream.drift_rows[field] = {
+                    "environment": self.environment, "stream": stream.name,
+                    "field_path": field, "first_seen_at": page.extracted_at,
+                    "run_id": self.run_id,
+                    "example_record_id": None if raw.get(stream.id_field) is None
+                    else str(raw[stream.id_field])}
+            self.audit("schema_drift").emit({**stream.drift_rows[field],
+                                             "json_types": stream.field_types.json_types(field)})
 
     # -- the run -------------------------------------------------------------------------
 

@@ -21,8 +21,6 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
 if t.TYPE_CHECKING:
-    import datetime as dt
-
     from singer_sdk.streams import Stream
 
 
@@ -43,14 +41,11 @@ def can_write_directly(stream: Stream) -> bool:
             and not stream._deselects_properties)  # type: ignore[attr-defined]
 
 
-def write_direct(stream: str, record: dict[str, t.Any], version: int | None,
-                 time_extracted: dt.datetime | None) -> None:
-    """One RECORD line: the dict ``RecordMessage.to_dict`` builds, through the same
-    encoder and buffer as ``PartnerWriter``. ``time_extracted`` must be in UTC already
-    (``RecordMessage`` converts it)."""
+def write_direct(stream: str, record: dict[str, t.Any], version: int | None) -> None:
+    """One RECORD line: the dict ``RecordMessage.to_dict`` builds (no ``time_extracted``,
+    as ``PartnerStream._generate_record_messages``), through the same encoder and buffer as
+    ``PartnerWriter``."""
     message: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
     if version is not None:
         message["version"] = version
-    if time_extracted is not None:
-        message["time_extracted"] = time_extracted
     sys.stdout.buffer.write(serialize_jsonl(message))

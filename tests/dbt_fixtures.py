@@ -1,8 +1,11 @@
 """Build raw tables for the dbt tests through the real loader.
 
-Synthetic records shaped as the tap emits them (design.md, "Tap output") are written as
-Singer SCHEMA/RECORD/STATE messages and piped into `meltano invoke target-duckdb-bulk`, so the
-raw column types are the loader's own. dbt runs through `meltano invoke dbt-duckdb`.
+Synthetic vendor objects are wrapped as the tap wraps them (raw row v2, design.md "Tap output":
+keys, updated_at, lineage and the object in `_pa_raw`; schemas from tap_partnerapi.schema,
+which derives them from the contract), with the tap's schema_drift rows for undocumented
+top-level fields, written as Singer SCHEMA/RECORD/STATE messages and piped into
+`meltano invoke target-duckdb-bulk`, so the raw column types are the loader's own. dbt runs
+through `meltano invoke dbt-duckdb`.
 """
 
 from __future__ import annotations
@@ -25,69 +28,32 @@ from typing import Any
 import duckdb
 from meltano_fixtures import own_sys_dir
 
-from tap_partnerapi.schema import WEBHOOK_KEYS, WEBHOOK_SCHEMA
+from tap_partnerapi.contract import RESOURCES
+from tap_partnerapi.drift import json_type
+from tap_partnerapi.schema import (
+    AUDIT_KEYS,
+    AUDIT_SCHEMAS,
+    ID_FIELDS,
+    WEBHOOK_KEYS,
+    WEBHOOK_SCHEMA,
+    resource_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
-S, SN, INT, IN, B, DT, DTN, OBJ, ON, A = (
-    {"type": "string"}, {"type": ["string", "null"]}, {"type": "integer"},
-    {"type": ["integer", "null"]}, {"type": "boolean"}, {"type": "string", "format": "date-time"},
-    {"type": ["string", "null"], "format": "date-time"}, {"type": "object"},
-    {"type": ["object", "null"]}, {"type": ["array", "null"]},
-)
-TS = {"created_at": DT, "updated_at": DT}
-FIELDS: dict[str, dict[str, dict]] = {
-    "customers": {"id": S, "email": SN, "name": SN, "phone": SN, "address": ON, "currency": S,
-                  "balance": INT, "tax_exempt": S, "metadata": ON, **TS},
-    "plans": {"id": S, "product_name": S, "nickname": SN, "amount": INT, "currency": S,
-              "interval": S, "interval_count": INT, "active": B, "trial_period_days": IN, **TS},
-    "subscriptions": {"id": S, "customer_id": S, "plan_id": S, "status": S, "quantity": INT,
-                      "current_period_start": DT, "current_period_end": DT,
-                      "cancel_at_period_end": B, "canceled_at": DTN, "trial_end": DTN,
-                      "items": A, "discount": ON, "metadata": ON, **TS},
-    "invoices": {"id": S, "customer_id": S, "subscription_id": SN, "number": S, "status": S,
-                 "currency": S, "subtotal": INT, "tax": INT, "total": INT, "amount_due": INT,
-                 "amount_paid": INT, "period_start": DT, "period_end": DT, "due_date": DTN,
-                 "paid_at": DTN, **TS},
-    "invoice_items": {"id": S, "invoice_id": S, "subscription_id": SN, "plan_id": SN,
-                      "description": S, "quantity": INT, "unit_amount": INT, "amount": INT,
-                      "currency": S, "period": OBJ, "proration": B, **TS},
-    "payments": {"id": S, "invoice_id": SN, "customer_id": S, "transaction_id": S, "amount": INT,
-                 "currency": S, "status": S, "method": OBJ, "failure_code": SN,
-                 "amount_refunded": INT, "captured_at": DTN, **TS},
-    "refunds": {"id": S, "payment_id": S, "transaction_id": S, "amount": INT, "currency": S,
-                "reason": SN, "status": S, **TS},
-    "events": {"event_id": S, "transaction_id": S, "event_type": S, "event_version": INT,
-               "occurred_at": DT, "payload": OBJ, **TS},
-}
-LINEAGE = {"environment": S, "_pa_raw": OBJ, "_pa_version": S, "_pa_run_id": S,
-           "_pa_extracted_at": DT, "_pa_request_id": S, "_pa_cursor": SN,
-           "_pa_window_start": DTN, "_pa_window_end": DTN}
-AUDIT: dict[str, tuple[dict[str, dict], list[str]]] = {
-    "coverage_ledger": ({"environment": S, "stream": S, "run_id": S, "window_start": DTN,
-                         "window_end": DTN, "page_number": INT, "cursor": SN, "next_cursor": SN,
-                         "records": INT, "first_updated_at": DTN, "last_updated_at": DTN,
-                         "covered_from": DT, "covered_to": DT, "request_id": S,
-                         "is_last_page": B, "completed_at": DT},
-                        ["environment", "stream", "run_id", "request_id"]),
-    "id_snapshots": ({"environment": S, "resource": S, "snapshot_id": S, "id": S,
-                      "updated_at": DT, "run_id": S, "extracted_at": DT},
-                     ["environment", "resource", "snapshot_id", "id"]),
-    "id_snapshot_runs": ({"environment": S, "resource": S, "snapshot_id": S, "run_id": S,
-                          "started_at": DT, "completed_at": DT, "id_count": INT, "status": S},
-                         ["environment", "resource", "snapshot_id"]),
-    "quarantine": ({"environment": S, "stream": S, "record_id": S, "updated_at": DTN,
-                    "reason": S, "missing_fields": A, "unexpected_fields": A, "_pa_raw": OBJ,
-                    "_pa_version": S, "_pa_run_id": S, "_pa_request_id": S,
-                    "_pa_extracted_at": DT},
-                   ["environment", "stream", "record_id", "_pa_version"]),
-    "schema_drift": ({"environment": S, "stream": S, "field_path": S, "first_seen_at": DT,
-                      "run_id": S, "example_record_id": S},
-                     ["environment", "stream", "field_path", "run_id"]),
-    # The tap's own schema: the dbt union must read exactly what the stream writes.
-    "webhook_notifications": (WEBHOOK_SCHEMA["properties"], WEBHOOK_KEYS),
-}
+STREAMS: tuple[str, ...] = tuple(RESOURCES)  # the vendor's resources, contract order
+
+
+def schema_of(stream: str) -> tuple[dict[str, dict], list[str]]:
+    """(properties, key_properties) of a stream exactly as the tap declares it: raw row v2
+    for the resources, the audit and webhook schemas for the rest."""
+    if stream in RESOURCES:
+        return (resource_schema(stream)["properties"],
+                ["environment", ID_FIELDS[stream], "_pa_version"])
+    if stream == "webhook_notifications":
+        return WEBHOOK_SCHEMA["properties"], WEBHOOK_KEYS
+    return AUDIT_SCHEMAS[stream]["properties"], AUDIT_KEYS[stream]
 
 
 def ts(moment: datetime) -> str:
@@ -108,18 +74,33 @@ class Batch:
     environment: str = "sandbox"
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: int = 0
+    drift: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def add(self, stream: str, payload: dict[str, Any], extracted_at: datetime) -> dict:
-        """Wrap a vendor payload with the tap's lineage fields."""
+        """The tap's raw row for a vendor object, and its schema_drift row(s) when the object
+        carries top-level fields the contract does not document (one row per field and run,
+        rewritten with the JSON types seen so far, as tap_partnerapi.tap.report_drift)."""
         self.requests += 1
-        record = {k: payload.get(k) for k in FIELDS[stream]}
-        record.update(
-            environment=self.environment, _pa_raw=payload, _pa_version=version_hash(payload),
-            _pa_run_id=self.run_id, _pa_extracted_at=ts(extracted_at),
-            _pa_request_id=f"req_{self.run_id}_{self.requests}", _pa_cursor=None,
-            _pa_window_start=None, _pa_window_end=None,
-        )
+        id_field = ID_FIELDS[stream]
+        record = {
+            "environment": self.environment, id_field: payload.get(id_field),
+            "_pa_version": version_hash(payload), "updated_at": payload.get("updated_at"),
+            "_pa_run_id": self.run_id, "_pa_extracted_at": ts(extracted_at),
+            "_pa_request_id": f"req_{self.run_id}_{self.requests}", "_pa_raw": payload,
+        }
         self.records.setdefault(stream, []).append(record)
+        documented = {f.name for f in RESOURCES[stream].fields}
+        for name in sorted(payload.keys() - documented):
+            key = (stream, name)
+            row = self.drift.get(key)
+            if row is None:
+                row = self.drift[key] = {
+                    "environment": self.environment, "stream": stream, "field_path": name,
+                    "first_seen_at": ts(extracted_at), "run_id": self.run_id,
+                    "example_record_id": payload.get(id_field), "json_types": ""}
+                self.records.setdefault("schema_drift", []).append(row)
+            types = set(filter(None, row["json_types"].split(","))) | {json_type(payload[name])}
+            row["json_types"] = ",".join(sorted(types))
         return record
 
     def webhook(self, resource: str, action: str, payload: dict[str, Any],
@@ -137,7 +118,7 @@ class Batch:
         row = {
             "environment": self.environment, "notification_id": nid,
             "type": f"{resource}.{action}", "resource": resource, "action": action,
-            "object_id": payload.get("event_id" if resource == "events" else "id"),
+            "object_id": payload.get(ID_FIELDS.get(resource, "id")),
             "created_at": created, "received_at": received,
             "signature_timestamp": int(received_at.timestamp()),
             "landing_key": f"environment={self.environment}/{received}-{nid}.json",
@@ -155,11 +136,7 @@ class Batch:
 
     def messages(self) -> Iterable[str]:
         for stream, rows in self.records.items():
-            if stream in AUDIT:
-                props, keys = AUDIT[stream]
-            else:
-                id_key = "event_id" if stream == "events" else "id"
-                props, keys = {**FIELDS[stream], **LINEAGE}, ["environment", id_key, "_pa_version"]
+            props, keys = schema_of(stream)
             schema = {"type": "object", "properties": props}
             yield json.dumps({"type": "SCHEMA", "stream": stream, "schema": schema,
                               "key_properties": keys})
@@ -347,7 +324,7 @@ def baseline(now: datetime) -> list[Batch]:
             b.add("events", event(f"evt_{d}_{j}_a", txn, "AUTHORIZED", 1, t), extracted)
             b.add("events", event(f"evt_{d}_{j}_c", txn, "CAPTURED", 1, t), extracted)
         b.add("refunds", refund(f"re_{d}", f"pay_{d}_0", f"txn_{d}_0", day), extracted)
-        for stream in FIELDS:
+        for stream in STREAMS:
             end = None if d == 0 else day + timedelta(days=1)
             mid = day + timedelta(minutes=30)
             for page, (lo, hi) in enumerate(((day, mid), (mid, end or now)), start=1):

@@ -61,8 +61,8 @@ def test_customer_pii_is_salted_hash_in_marts_and_clear_only_in_raw(base: Wareho
                                      "environment = 'sandbox' and id = 'cus_3_1'")[0]
     expected = hashlib.sha256(b"partnerapi-dev-salt" + b"cus_3_1@example.com").hexdigest()
     assert email_hash == expected
-    assert query(base.path, "select email from raw.customers where id = 'cus_3_1'") == [
-        ("cus_3_1@example.com",)]
+    assert query(base.path, "select _pa_raw->>'email' from raw.customers "
+                            "where id = 'cus_3_1'") == [("cus_3_1@example.com",)]
 
 
 def test_source_freshness_passes_on_fresh_data(base: Warehouse, tmp_path: Path) -> None:

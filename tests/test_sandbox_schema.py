@@ -57,3 +57,30 @@ def test_rename_replaces_amount_due_on_invoices_only(sandbox):
     assert set(rows[0]) == {"id", "amount_due_minor"}
     sb.set_schema_mode("none")
     assert "amount_due" in first_page(sb, "invoices").json()["data"][0]
+
+
+def test_a_field_added_later_is_served_everywhere_and_in_the_truth(sandbox):
+    """The admin API's `fields` knob: one more top-level field, any schema mode."""
+    sb = sandbox(schema_mode="additive")
+    r = requests.post(f"{sb.url}/_sandbox/fields", timeout=10,
+                      json={"resource": "payments", "name": "risk_score", "kind": "number"})
+    assert r.json()["extra_fields"] == {"payments": {"risk_score": "number"}}
+    page = first_page(sb, "payments").json()["data"]
+    truth = sb.truth("payments")
+    assert all(p == truth[p["id"]] and "statement_descriptor" in p for p in page)
+    assert {type(p["risk_score"]) for p in page} <= {float, type(None)}
+    assert first_page(sb, "payments").json()["data"] == page, "the same bytes on every read"
+    rows = first_page(sb, "payments", fields="risk_score").json()["data"]
+    assert set(rows[0]) == {"id", "risk_score"}
+    sb.set_schema_mode("none")  # the added field stays: it is not part of a mode
+    assert "risk_score" in first_page(sb, "payments").json()["data"][0]
+    bad = requests.post(f"{sb.url}/_sandbox/fields", timeout=10,
+                        json={"resource": "payments", "name": "x", "kind": "date"})
+    assert bad.status_code == 400
+
+
+def test_the_cli_adds_fields_at_start():
+    from partner_sandbox.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--add-field", "customers.loyalty_points:integer"])
+    assert args.add_field == [("customers", "loyalty_points", "integer")]

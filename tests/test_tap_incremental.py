@@ -25,10 +25,12 @@ def test_next_run_starts_overlap_hours_before_the_bookmark(sandbox):
         assert bookmark == max(r["updated_at"] for r in first.records(stream))
     sb.advance(minutes=10)
     second = run_tap(tap_config(sb, overlap_hours=2), state=first.state,
-                     streams=["invoices"])
+                     streams=["invoices", "coverage_ledger"])
     expected = format_ts(parse_ts(_bookmark(first.state, "invoices")) - dt.timedelta(hours=2))
-    starts = {r["_pa_window_start"] for r in second.records("invoices")}
-    assert starts == {expected}
+    # The window a record was read in: its page's ledger row (named by _pa_request_id).
+    window = {row["request_id"]: row["window_start"] for row in
+              second.records("coverage_ledger") if row["stream"] == "invoices"}
+    assert {window[r["_pa_request_id"]] for r in second.records("invoices")} == {expected}
     assert all(r["updated_at"] >= expected for r in second.records("invoices"))
 
 

@@ -9,26 +9,36 @@ import duckdb
 import pytest
 from tap_fixtures import TARGET_DUCKDB, load_duckdb, run_tap, tap_config
 
-LINEAGE = ("environment", "_pa_raw", "_pa_version", "_pa_run_id", "_pa_extracted_at",
-           "_pa_request_id", "_pa_cursor", "_pa_window_start", "_pa_window_end")
+#: Raw row v2 (design.md, "Tap output"): exactly these keys, in this order.
+RAW_ROW = ("environment", "id", "_pa_version", "updated_at", "_pa_run_id", "_pa_extracted_at",
+           "_pa_request_id", "_pa_raw")
 
 
-def test_every_record_carries_lineage_and_its_content_hash(sandbox):
+def test_every_record_is_the_raw_row_with_lineage_and_its_content_hash(sandbox):
     sb = sandbox(seed=10)
-    run = run_tap(tap_config(sb, page_size=100, run_id="run-42"), streams=["payments"])
+    run = run_tap(tap_config(sb, page_size=100, run_id="run-42"),
+                  streams=["payments", "coverage_ledger"])
     records = run.records("payments")
     assert records
+    truth = sb.truth("payments")
     for rec in records:
-        assert set(LINEAGE) <= set(rec)
+        assert tuple(rec) == RAW_ROW  # no typed copy, no per-page lineage
+        assert rec["_pa_raw"] == truth[rec["id"]]  # the vendor's object as received
         canonical = json.dumps(rec["_pa_raw"], sort_keys=True, separators=(",", ":"),
                                ensure_ascii=False).encode()
         assert rec["_pa_version"] == hashlib.sha256(canonical).hexdigest()
         assert rec["_pa_run_id"] == "run-42" and rec["environment"] == "sandbox"
+        assert rec["updated_at"] == rec["_pa_raw"]["updated_at"]
         assert rec["_pa_request_id"].startswith("req_")
-    assert records[0]["_pa_cursor"] is None  # a window's first page
-    assert records[-1]["_pa_cursor"] is not None
     assert len({r["_pa_request_id"] for r in records}) == len(records) // 100 + (
         1 if len(records) % 100 else 0)
+    # Cursor and window live in the ledger row the record's request id names.
+    ledger = {(row["run_id"], row["request_id"]): row for row in run.records("coverage_ledger")
+              if row["stream"] == "payments"}
+    pages = [ledger[("run-42", r["_pa_request_id"])] for r in records]
+    assert pages[0]["cursor"] is None  # a window's first page
+    assert pages[-1]["cursor"] is not None
+    assert all(p["records"] == 100 or p["is_last_page"] for p in pages)
 
 
 def test_in_run_dedup_memory_is_bounded(sandbox):
@@ -63,6 +73,9 @@ def test_reruns_and_repeated_pages_add_no_raw_row(sandbox, loader, tmp_path):
     (count, distinct) = _rows(db, "select count(*), count(distinct (environment, id, "
                                   "_pa_version)) from raw.invoices")[0]
     assert count == distinct == len(sb.truth("invoices"))
+    columns = {c for (c,) in _rows(db, "select column_name from information_schema.columns "
+                                       "where table_schema = 'raw' and table_name = 'invoices'")}
+    assert columns == set(RAW_ROW)  # the raw table is the raw row, nothing typed
     # Each version's lineage names the latest run that delivered those exact bytes.
     assert _rows(db, "select distinct _pa_run_id from raw.invoices") == [("dup",)]
 

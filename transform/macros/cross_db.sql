@@ -26,24 +26,17 @@
     sha2({{ expr }}, 256)
 {%- endmacro %}
 
-{#- One row per (row, top-level key of a JSON object column). -#}
-{% macro json_top_level_keys(relation, json_column, carry_columns) -%}
-    {{ return(adapter.dispatch('json_top_level_keys', 'partnerapi')(relation, json_column, carry_columns)) }}
+{#- A typed value as text (for hashing a field of any type). -#}
+{% macro as_text(expr, type) -%}
+    {{ return(adapter.dispatch('as_text', 'partnerapi')(expr, type)) }}
 {%- endmacro %}
 
-{% macro default__json_top_level_keys(relation, json_column, carry_columns) -%}
-    select {% for c in carry_columns %}{{ c }}, {% endfor %}
-           unnest(json_keys({{ json_column }})) as field_name
-    from {{ relation }}
-    where {{ json_column }} is not null
+{% macro default__as_text(expr, type) -%}
+    cast({{ expr }} as varchar)
 {%- endmacro %}
 
-{% macro snowflake__json_top_level_keys(relation, json_column, carry_columns) -%}
-    select {% for c in carry_columns %}r.{{ c }}, {% endfor %}
-           f.key::varchar as field_name
-    from {{ relation }} as r,
-         lateral flatten(input => r.{{ json_column }}) as f
-    where r.{{ json_column }} is not null
+{% macro snowflake__as_text(expr, type) -%}
+    {%- if type == 'json' -%}to_json({{ expr }}){%- else -%}cast({{ expr }} as varchar){%- endif -%}
 {%- endmacro %}
 
 {#- A nested object or array of a JSON column as JSON (VARIANT), with JSON `null` made SQL
@@ -75,6 +68,19 @@
 
 {% macro snowflake__json_normalized(expr) -%}
     {{ expr }}
+{%- endmacro %}
+
+{#- A raw JSON column as the warehouse's JSON type, minified on DuckDB (json_normalized). -#}
+{% macro as_json(column) -%}
+    {{ return(adapter.dispatch('as_json', 'partnerapi')(column)) }}
+{%- endmacro %}
+
+{% macro default__as_json(column) -%}
+    json(cast({{ column }} as json))
+{%- endmacro %}
+
+{% macro snowflake__as_json(column) -%}
+    {{ column }}
 {%- endmacro %}
 
 {#- The warehouse's JSON column type (for typing an empty stand-in relation). -#}

@@ -5,7 +5,8 @@
     replace a newer one, and any re-run converges to the full-refresh result. -#}
 {% macro changed_keys(resource, key_column=none) -%}
 {%- set id = key_column or resource_id(resource) -%}
-select distinct environment, {{ id }} as key_id
+select distinct environment,
+       {% if key_column %}{{ json_str('_pa_raw', key_column) }}{% else %}{{ id }}{% endif %} as key_id
 from {{ source('raw', resource) }}
 {{ since_watermark() }}
 union

@@ -1,16 +1,16 @@
-{#- Column list of a current-state mart: contract fields (PII replaced for customers),
-    then lineage. `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
+{#- Column list of a curated table: every field of the resource by its PII class
+    (classified_fields: the contract's class, or for a field the vendor added the class
+    configured in the `pii_classes` var) - `clear` as sent, `hashed` as `<field>_hash` (the
+    address as address_hash plus address_country), `dropped` left out - then lineage.
+    `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
 {% macro mart_columns(resource, alias='s') -%}
-    {%- set pii = ['email', 'name', 'phone', 'address'] -%}
-    {%- for column, type in resource_columns(resource) -%}
-        {%- if resource == 'customers' and column in pii -%}
-            {%- if column == 'address' %}
+    {%- for column, type, pii in classified_fields(resource) -%}
+        {%- if pii == 'hashed' and column == 'address' %}
     {{ pii_hash(concat_address(alias ~ '.' ~ qcol('address'))) }} as address_hash,
     {{ json_str(alias ~ '.' ~ qcol('address'), 'country') }} as address_country,
-            {%- else %}
-    {{ pii_hash(alias ~ '.' ~ qcol(column)) }} as {{ column }}_hash,
-            {%- endif -%}
-        {%- else %}
+        {%- elif pii == 'hashed' %}
+    {{ pii_hash(as_text(alias ~ '.' ~ qcol(column), type)) }} as {{ qcol(column ~ '_hash') }},
+        {%- elif pii == 'clear' %}
     {{ alias }}.{{ qcol(column) }},
         {%- endif -%}
     {%- endfor %}
@@ -55,7 +55,7 @@ select
 from {{ ref('stg_' ~ resource) }} as s
 {%- if deletable %}
 left join {{ ref('int_delete_flags') }} as d
-    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.id
+    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.{{ qcol(id) }}
 {%- endif %}
 {{ only_changed(id) }}
 {%- endmacro %}
@@ -84,4 +84,24 @@ versions as (
 
 select versions.*, valid_to is null as is_current
 from versions
+{%- endmacro %}
+
+{#- One-time migration from raw row v1 (docs/transform.md, "Migration"): marts built then
+    carry the page's cursor and window on every row. A merge would leave a row's old values
+    beside a newer version's lineage, so the columns are dropped (pre-hook of every mart);
+    the coverage_ledger row that `_pa_request_id` names holds them. -#}
+{% macro drop_legacy_lineage() -%}
+    {%- if execute -%}
+        {%- set existing = adapter.get_relation(database=this.database, schema=this.schema,
+                                                identifier=this.identifier) -%}
+        {%- if existing is not none and existing.is_table -%}
+            {%- for column in adapter.get_columns_in_relation(existing) -%}
+                {%- if column.name | lower in ['_pa_cursor', '_pa_window_start', '_pa_window_end'] -%}
+                    {%- do log("dropping legacy lineage column " ~ existing ~ "." ~ column.name
+                               ~ " (raw row v2: it is in the coverage ledger)", info=true) -%}
+                    {%- do run_query("alter table " ~ existing ~ " drop column " ~ column.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

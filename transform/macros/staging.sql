@@ -1,26 +1,31 @@
 {#- Every version of a resource, typed: one row per (environment, id, _pa_version).
-    Only contract fields are selected, so added vendor fields never break staging.
-    Versions come from polling (`raw.<resource>`) and from webhooks (docs/webhooks.md): a
-    pushed version that polling also delivered is dropped here, because pull is the source
+    A raw row is the vendor's object (`_pa_raw`) with its keys and lineage (raw row v2,
+    design.md); every column here is typed out of `_pa_raw` - documented fields and the
+    fields the vendor added since (fields.sql) - so polled and pushed versions are typed by
+    one rule, and a raw table of the older layout (typed copies beside `_pa_raw`) reads the
+    same. Versions come from polling (`raw.<resource>`) and from webhooks (docs/webhooks.md):
+    a pushed version that polling also delivered is dropped here, because pull is the source
     of truth and its lineage names a page of the coverage ledger; a pushed version only
     counts until (and unless) a poll brings the same bytes. -#}
 {% macro staging_versions(resource) -%}
 {%- set id = resource_id(resource) -%}
+{%- set columns = resource_columns(resource) -%}
 select
-    cast(environment as varchar) as environment,
-    {%- for column, type in resource_columns(resource) %}
-    {{ typed(column, type) }},
+    environment,
+    {%- for column, type in columns %}
+    {{ typed_from_json('_pa_raw', column, type) }},
     {%- endfor %}
-    {%- for column, type in lineage_columns() %}
-    {{ typed(column, type) }},
-    {%- endfor %}
+    _pa_version,
+    _pa_run_id,
+    _pa_request_id,
+    _pa_extracted_at,
     _pa_raw
-from {{ source('raw', resource) }}
+from ({{ raw_versions(resource) }}) as polled
 
 union all
 
 select pushed.*
-from ({{ webhook_versions(resource) }}) as pushed
+from ({{ webhook_versions(resource, columns) }}) as pushed
 where not exists (
     select 1 from {{ source('raw', resource) }} as polled
     where polled.environment = pushed.environment
@@ -29,26 +34,37 @@ where not exists (
 )
 {%- endmacro %}
 
+{#- The polled raw rows of a resource with their lineage typed; `where` narrows them (the
+    incremental slice). -#}
+{% macro raw_versions(resource, where='') -%}
+select
+    cast(environment as varchar) as environment,
+    cast(_pa_version as varchar) as _pa_version,
+    cast(_pa_run_id as varchar) as _pa_run_id,
+    cast(_pa_request_id as varchar) as _pa_request_id,
+    cast(_pa_extracted_at as timestamp) as _pa_extracted_at,
+    {{ as_json('_pa_raw') }} as _pa_raw
+from {{ source('raw', resource) }}
+{{ where }}
+{%- endmacro %}
+
 {#- The record versions carried by `created` / `updated` notifications of a resource, typed
     like the polled ones. Only objects of the documented shape (`object_conforms`): a
     version missing a documented field (a vendor rename) must not reach staging, as the
     tap quarantines such a polled version. One row per version: of several notifications
     carrying the same bytes, the one received last names the lineage (as a re-polled version
-    names its latest request). Pushed rows have no cursor or window. -#}
-{% macro webhook_versions(resource) -%}
+    names its latest request). -#}
+{% macro webhook_versions(resource, columns) -%}
 {%- set id = resource_id(resource) -%}
 select
     environment,
-    {%- for column, type in resource_columns(resource) %}
+    {%- for column, type in columns %}
     {{ typed_from_json('_pa_raw', column, type) }},
     {%- endfor %}
     _pa_version,
     _pa_run_id,
     _pa_request_id,
     _pa_extracted_at,
-    cast(null as varchar) as _pa_cursor,
-    cast(null as timestamp) as _pa_window_start,
-    cast(null as timestamp) as _pa_window_end,
     _pa_raw
 from (
     select
@@ -76,7 +92,7 @@ with ranked as (
     select
         v.*,
         row_number() over (
-            partition by v.environment, v.{{ id }}
+            partition by v.environment, v.{{ qcol(id) }}
             order by v.updated_at desc, v._pa_version desc
         ) as version_rank
     from {{ ref('stg_' ~ resource ~ '_versions') }} as v

@@ -1,48 +1,64 @@
--- Fields present in raw payloads (`_pa_raw`, top level) that no staging model maps, plus
--- the nested paths the tap reported in raw.schema_drift. Reviewed, then either mapped in
--- macros/resources.sql or accepted as noise.
-{%- set resources = resource_names() %}
-with raw_keys as (
-    {%- for r in resources %}
-    select environment, '{{ r }}' as stream, field_name, _pa_extracted_at, record_id
-    from (
-        {{ json_top_level_keys(source('raw', r), '_pa_raw',
-                               ['environment', '_pa_extracted_at', resource_id(r) ~ ' as record_id']) }}
-    ) as k
-    where field_name not in (
-        {%- for column, type in resource_columns(r) %}'{{ column }}'{{ ', ' if not loop.last }}{% endfor -%}
-    )
-    {{ 'union all' if not loop.last }}
+-- Every field the vendor added (the tap's raw.schema_drift: top-level and nested paths),
+-- when and where it first appeared, and what the warehouse made of it: the column type a
+-- top-level field got in staging and the marts, and its PII class (docs/transform.md,
+-- "New vendor fields"). Read from the tap's small drift table, never by rescanning raw.
+{%- set configured = var('pii_classes', {}) or {} %}
+{%- set mapped = [] %}
+{%- for r in resource_names() %}
+    {%- set documented = contract_fields(r) | map(attribute=0) | list %}
+    {%- for name, type, pii in classified_fields(r) if name not in documented %}
+        {%- do mapped.append((r, name, type, pii)) %}
     {%- endfor %}
-),
-
-from_raw as (
+{%- endfor %}
+with drift as (
     select
-        environment, stream, field_name as field_path,
-        min(_pa_extracted_at) as first_seen_at,
-        count(*) as versions_seen,
-        min(record_id) as example_record_id,
-        'raw_payload' as seen_in
-    from raw_keys
-    group by environment, stream, field_name
-),
-
-from_tap as (
-    select
-        environment, stream, field_path,
+        environment,
+        stream,
+        field_path,
         min(first_seen_at) as first_seen_at,
-        cast(null as bigint) as versions_seen,
         min(example_record_id) as example_record_id,
-        'tap_schema_drift' as seen_in
+        count(distinct run_id) as runs_seen,
+        max(json_types) as latest_json_types
     from {{ ref('stg_schema_drift') }}
     group by environment, stream, field_path
 )
 
-select * from from_raw
-union all
-select * from from_tap
-where not exists (
-    select 1 from from_raw
-    where from_raw.environment = from_tap.environment and from_raw.stream = from_tap.stream
-      and from_raw.field_path = from_tap.field_path
-)
+select
+    environment,
+    stream,
+    field_path,
+    first_seen_at,
+    example_record_id,
+    runs_seen,
+    latest_json_types,
+    case
+        when 1 = 0 then null
+    {%- for r, name, type, pii in mapped %}
+        when stream = '{{ r }}' and field_path = '{{ name }}' then '{{ type }}'
+    {%- endfor %}
+        else null
+    end as column_type,
+    case
+        when 1 = 0 then null
+    {%- for r, name, type, pii in mapped %}
+        when stream = '{{ r }}' and field_path = '{{ name }}' then '{{ pii }}'
+    {%- endfor %}
+        else null
+    end as pii_class,
+    case
+        when field_path like '%.%' or field_path like '%[%' then 'nested: in its JSON column'
+        {%- for r, name, type, pii in mapped %}
+        when stream = '{{ r }}' and field_path = '{{ name }}' then 'column'
+        {%- endfor %}
+        else 'not mapped: in _pa_raw only'
+    end as mapped_as,
+    -- A field someone must look at: in _pa_raw only, or left out of the curated tables
+    -- only because nobody has classified it yet (the `pii_classes` var).
+    case
+        when field_path like '%.%' or field_path like '%[%' then false
+        {%- for r, name, type, pii in mapped %}
+        when stream = '{{ r }}' and field_path = '{{ name }}' then {{ 'true' if pii == 'dropped' and (r ~ '.' ~ name) not in configured else 'false' }}
+        {%- endfor %}
+        else true
+    end as needs_review
+from drift
