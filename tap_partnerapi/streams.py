@@ -9,6 +9,7 @@ from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
+from tap_partnerapi.typecheck import TypeChecker
 from tap_partnerapi.versions import VersionDedup, encode_version
 
 if t.TYPE_CHECKING:
@@ -28,6 +29,7 @@ class ResourceStream(PartnerStream):
                          path=self.resource)
         self.primary_keys = ["environment", self.id_field, "_pa_version"]
         self.checker = ShapeChecker(RESOURCE_PROPERTIES[self.resource])
+        self.types = TypeChecker(self.resource, RESOURCE_PROPERTIES[self.resource])
         self.dedup = VersionDedup(int(self.config.get("dedup_memory_records", 200_000)))
 
     @property
@@ -70,6 +72,7 @@ class ResourceStream(PartnerStream):
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
+        check_types = self.types.check
         id_field = self.id_field
         lineage = {
             "environment": tap.environment,
@@ -91,6 +94,12 @@ class ResourceStream(PartnerStream):
             if verdict.missing or id_field not in raw:
                 tap.quarantine(self, raw, version, verdict, page)
                 continue
+            typed = check_types(raw)
+            if typed is not None:
+                if typed.breaking:
+                    tap.quarantine(self, raw, version, typed, page)
+                    continue
+                tap.report_drift(self, typed.new_enum_values, raw.get(id_field), page)
             record = raw.copy()
             for extra in verdict.unexpected:
                 if "." not in extra and "[" not in extra:
