@@ -53,6 +53,8 @@ def describe_state(source: str | None) -> tuple[str, str]:
 def load_state(text: str, source: str | None) -> dict[str, t.Any]:
     """The state file's JSON; an unreadable one says it is the state."""
     where, fix = describe_state(source)
+    if source and not meltano_state_hint():
+        fix = f"repair the JSON of {source}, or remove the file to start from start_date"
     try:
         state = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
