@@ -77,8 +77,11 @@ def _struct(name: str, properties: dict[str, Schema]) -> type[msgspec.Struct]:
 
 
 def _python_type(name: str, schema: Schema) -> t.Any:
-    kinds = [k for k in schema["type"] if k != "null"]
-    kind = kinds[0]
+    types = schema.get("type") or []
+    kinds = [k for k in types if k != "null"]
+    kind = kinds[0] if len(kinds) == 1 else None  # untyped or a union: not checked here
+    if kind is None:
+        return t.Any
     if kind == "string":
         py: t.Any = _TIMESTAMP if schema.get("format") == "date-time" else str
     elif kind in _SCALARS:
@@ -89,4 +92,4 @@ def _python_type(name: str, schema: Schema) -> t.Any:
         py = _struct(name, schema["properties"])
     else:
         py = dict  # free-form (metadata, payload)
-    return py | None if "null" in schema["type"] else py
+    return py | None if "null" in types else py
