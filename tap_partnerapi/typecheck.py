@@ -73,7 +73,8 @@ def _invalid(message: str) -> TypeVerdict:
 def _struct(name: str, properties: dict[str, Schema]) -> type[msgspec.Struct]:
     fields = [(field, _python_type(f"{name}.{field}", schema))
               for field, schema in properties.items()]
-    return msgspec.defstruct(name.replace(".", "_"), fields)
+    # Instances only live for the check: not tracked by the cyclic GC (none can form a cycle).
+    return msgspec.defstruct(name.replace(".", "_"), fields, gc=False)
 
 
 def _python_type(name: str, schema: Schema) -> t.Any:
