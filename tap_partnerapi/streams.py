@@ -72,7 +72,7 @@ class ResourceStream(PartnerStream):
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
-        check_types = self.types.check
+        problems = self.types.check_page(page.data)  # None: every record is well-typed
         id_field = self.id_field
         lineage = {
             "environment": tap.environment,
@@ -94,8 +94,8 @@ class ResourceStream(PartnerStream):
             if verdict.missing or id_field not in raw:
                 tap.quarantine(self, raw, version, verdict, page)
                 continue
-            typed = check_types(raw)
-            if typed is not None:
+            typed = problems and problems.get(id(raw))
+            if typed:
                 if typed.breaking:
                     tap.quarantine(self, raw, version, typed, page)
                     continue

@@ -2,7 +2,8 @@
 
 ``ShapeChecker`` (drift.py) compares key sets; this checks what the keys hold. The contract's
 properties (``schema.RESOURCE_PROPERTIES``) are compiled once per resource into a msgspec
-type, so the check of a conforming record is one C call (~1.5 µs; see bench/validation.py):
+type, and a page of conforming records is checked in one C call (~0.6 µs a record, half
+the cost of record by record; bench/validation.py):
 strings, integers (never a bool or a float), numbers, booleans, RFC 3339 timestamps with
 a zone, nested objects and arrays of objects, ``null`` only where documented.
 
@@ -49,18 +50,51 @@ class TypeChecker:
 
     def __init__(self, resource: str, properties: dict[str, Schema]) -> None:
         self._type = _struct(resource, properties)
-        self._enums = [(name, frozenset(v for v in schema["enum"] if v is not None))
+        self._page_type = list[self._type]  # type: ignore[name-defined]
+        # None is the type check's business (nullable or not), never an enum's.
+        self._enums = [(name, frozenset(schema["enum"]) | {None})
                        for name, schema in properties.items() if "enum" in schema]
 
+    def check_page(self, data: list[t.Any]) -> dict[int, TypeVerdict] | None:
+        """The verdicts of a page's unclean records by ``id(record)``; None when every
+        record is clean (the common case: one C call and one set per enum for the page,
+        half the cost of checking record by record)."""
+        try:
+            msgspec.convert(data, self._page_type)
+        except msgspec.ValidationError:
+            bad = {id(raw): v for raw in data if (v := self._check_types(raw)) is not None}
+        else:
+            bad = {}
+        for name, allowed in self._enums:
+            values = {raw.get(name) for raw in data if id(raw) not in bad} if bad else \
+                {raw.get(name) for raw in data}
+            if not values <= allowed:
+                for raw in data:
+                    if id(raw) not in bad:
+                        new = self._new_enum_values(raw)
+                        if new:
+                            bad[id(raw)] = TypeVerdict(new_enum_values=new)
+                break  # every enum of those records was looked at
+        return bad or None
+
     def check(self, raw: dict[str, t.Any]) -> TypeVerdict | None:
-        """None for a clean record (the common, fast case)."""
+        """One record; None when it is clean."""
+        verdict = self._check_types(raw)
+        if verdict is not None:
+            return verdict
+        new = self._new_enum_values(raw)
+        return TypeVerdict(new_enum_values=new) if new else None
+
+    def _check_types(self, raw: t.Any) -> TypeVerdict | None:
         try:
             msgspec.convert(raw, self._type)
         except msgspec.ValidationError as exc:
             return _invalid(str(exc))
-        new = [f"{name}={raw[name]!r}" for name, allowed in self._enums
-               if raw[name] is not None and raw[name] not in allowed]
-        return TypeVerdict(new_enum_values=tuple(new)) if new else None
+        return None
+
+    def _new_enum_values(self, raw: dict[str, t.Any]) -> tuple[str, ...]:
+        return tuple(f"{name}={raw.get(name)!r}" for name, allowed in self._enums
+                     if raw.get(name) not in allowed)
 
 
 def _invalid(message: str) -> TypeVerdict:
