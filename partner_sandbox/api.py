@@ -71,7 +71,7 @@ class Api:
             return error(404, "not_found", f"no such endpoint: {path}", request_id)
         resource = segments[1]
         allowed = sb.auth.clients[client_id].resources
-        if allowed is not None and resource not in allowed:
+        if resource in sb.forbidden or (allowed is not None and resource not in allowed):
             return error(403, "forbidden", f"this client may not read {resource}", request_id)
         listing = len(segments) == 2
         fault = sb.faults.pick(client_id, f"{path}?{query}", listing)

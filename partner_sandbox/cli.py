@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "advanced; 0 freezes the data (late versions still surface)")
     serve.add_argument("--client", type=_client, action="append", default=[],
                        metavar="ID:SECRET", help="accepted client credentials; repeatable")
+    serve.add_argument("--forbid", action="append", default=[], metavar="RESOURCE",
+                       help="answer this resource with 403 forbidden for every client; "
+                       "repeatable")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--webhook-url", default=None,
                        help="push a signed notification for every change to this receiver "
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                  clients=dict(args.client) or None, hang_seconds=args.hang_seconds,
                  max_retry_after_seconds=args.max_retry_after_seconds,
                  activity=args.activity, host=args.host,
-                 port=args.port, verbose=args.verbose)
+                 port=args.port, verbose=args.verbose, forbidden=args.forbid)
     for resource, name, kind in args.add_field:
         try:
             sb.add_field(resource, name, kind)

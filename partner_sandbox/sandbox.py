@@ -14,7 +14,7 @@ from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
 from partner_sandbox.cursors import CursorCodec
 from partner_sandbox.faults import KINDS, FaultInjector
 from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import DELETABLE, RESOURCES, Version, loads
+from partner_sandbox.store import DELETABLE, RESOURCES, Version, dumps, loads
 from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
 from partner_sandbox.world import World
 
@@ -31,7 +31,8 @@ class Sandbox:
                  clients: Iterable[Client] | dict[str, str] | None = None,
                  hang_seconds: float = 35.0, max_retry_after_seconds: float = 60.0,
                  activity: float = 1.0, host: str = "127.0.0.1", port: int = 0,
-                 verbose: bool = False, rate_limit_window_seconds: float = 60.0) -> None:
+                 verbose: bool = False, rate_limit_window_seconds: float = 60.0,
+                 forbidden: Iterable[str] = ()) -> None:
         if environment not in ("production", "sandbox"):
             raise ValueError("environment must be 'production' or 'sandbox'")
         self.seed, self.scale, self.environment = seed, scale, environment
@@ -54,6 +55,9 @@ class Sandbox:
         self.faults = FaultInjector(faults, seed)
         self.limiter = RateLimiter(int(rate_limit_per_minute), rate_limit_window_seconds)
         self.auth = Auth()
+        # Resources no client may read (documented 403), on top of each client's own list.
+        self.forbidden: set[str] = set()
+        self.forbid(*forbidden)
         for c in DEFAULT_CLIENTS if clients is None else _clients(clients):
             self.auth.add_client(c)
         self.cursors = CursorCodec(hashlib.sha256(f"cursor:{seed}:{environment}".encode())
@@ -207,8 +211,40 @@ class Sandbox:
                 "token_lifetime_seconds": self.token_lifetime_seconds,
                 "hang_seconds": self.hang_seconds,
                 "max_retry_after_seconds": self.max_retry_after_seconds,
-                "activity": self.activity,
+                "activity": self.activity, "forbidden": sorted(self.forbidden),
                 "clients": sorted(self.auth.clients)}
+
+    def forbid(self, *resources: str, allow: bool = False) -> set[str]:
+        """Answer listings and lookups of ``resources`` with ``403 forbidden`` (a grant the
+        vendor withdrew); ``allow=True`` lifts it again."""
+        unknown = set(resources) - set(RESOURCES)
+        if unknown:
+            raise ValueError(f"unknown resource(s): {', '.join(sorted(unknown))}")
+        if allow:
+            self.forbidden -= set(resources)
+        else:
+            self.forbidden |= set(resources)
+        return self.forbidden
+
+    def corrupt(self, resource: str, record_id: str | None = None,
+                **fields: Any) -> dict[str, str]:
+        """Publish a new version of one record whose body has ``fields`` overwritten with
+        values that break the contract (wrong type, null, bad timestamp), visible at once:
+        tests of the tap's type checks. The listing order still uses the version's real
+        ``updated_at``."""
+        with self.lock:
+            table = self.store.tables[resource]
+            if record_id is None:
+                record_id = sorted(table.latest)[0]
+            prev = table.latest.get(record_id)
+            if prev is None:
+                raise KeyError(f"no live {resource} record {record_id}")
+            stamp = max(self.now_us, parse_ts(prev.updated_at) + 1)
+            record = {**loads(prev.body), "updated_at": fmt_us(stamp)}
+            v = Version(record_id, record["updated_at"], stamp, dumps({**record, **fields}))
+            table.write(v)
+            self.store.release(self.now_us)
+        return {"id": v.id, "updated_at": v.updated_at}
 
     def revoke_tokens(self) -> int:
         return self.auth.revoke_all()

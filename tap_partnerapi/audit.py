@@ -18,6 +18,7 @@ class AuditStream(Stream):
     """A stream whose records are pushed by other streams through :meth:`emit`."""
 
     selected_by_default = True
+    is_audit = True  # fed by the data streams; selecting only these reads nothing
 
     def __init__(self, tap: t.Any, name: str) -> None:
         super().__init__(tap=tap, name=name, schema=AUDIT_SCHEMAS[name])

@@ -23,7 +23,7 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
-from tap_partnerapi.clock import format_ts, parse_ts
+from tap_partnerapi.clock import format_ts, parse_ts, timestamp_or_none
 from tap_partnerapi.errors import (
     InvalidClientError,
     InvalidCursorError,
@@ -33,6 +33,7 @@ from tap_partnerapi.errors import (
 )
 from tap_partnerapi.pacing import parse_retry_after
 from tap_partnerapi.pagination import CursorPaginator, Page
+from tap_partnerapi.progress import Progress
 from tap_partnerapi.writer import can_write_directly, write_direct
 
 if t.TYPE_CHECKING:
@@ -82,6 +83,23 @@ class PartnerStream(RESTStream[str | None]):
     @property
     def stats(self) -> StreamStats:
         return self._tap.stats_for(self.name)
+
+    @property
+    def progress(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress(self.name, self.stats, self.logger)
+        return self._progress
+
+    def sync(self, context: t.Any = None) -> None:
+        """As the SDK's, but a refusal of this one resource (403, 404 on its listing) ends
+        only this stream: the others still sync and save their state, and the run fails at
+        its end naming this stream and the vendor's request id."""
+        try:
+            super().sync(context)
+        except PartnerAPIError as exc:
+            if not exc.resource_scoped:
+                raise
+            self._tap.stream_failed(self, exc)
 
     def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
         """As the SDK's, minus two walks of every record that have nothing to do here.
@@ -140,6 +158,7 @@ class PartnerStream(RESTStream[str | None]):
     _deselect_cached: bool | None = None
     _deselect_mask: t.Any = None
     _abandoned = threading.Event()  # replaced per listing by iter_pages
+    _progress: Progress | None = None
 
     @property
     def _deselects_properties(self) -> bool:
@@ -180,7 +199,7 @@ class PartnerStream(RESTStream[str | None]):
                 raise RetriesExhaustedError(f"{self.name}: listing abandoned")
             prepared = self.build_prepared_request(
                 method="GET", url=url, params=params, headers=self.http_headers)
-            stats.rate_limit_wait_seconds += tap.limiter.acquire()
+            stats.rate_limit_wait_seconds += tap.limiter.acquire(self.progress.on_wait)
             cause, detail = None, ""
             try:
                 response = self.requests_session.send(prepared, timeout=self.timeout)
@@ -362,10 +381,10 @@ class PartnerStream(RESTStream[str | None]):
                     page.page_number = page_number
                     self.stats.pages += 1
                     yield page
-                    if page.data:
-                        last = page.data[-1].get("updated_at")
-                        if isinstance(last, str):
-                            safe_point = last
+                    self.progress.page_done()
+                    last = page.data and timestamp_or_none(page.data[-1].get("updated_at"))
+                    if last:
+                        safe_point = last
         finally:
             # A closed generator (crash, record limit) must not wait for a page in flight,
             # nor leave it retrying for max_retry_seconds: the fetch gives up at once.

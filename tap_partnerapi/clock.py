@@ -38,6 +38,19 @@ def normalize_ts(value: str) -> str:
     return format_ts(parse_ts(value))
 
 
+def timestamp_or_none(value: object) -> str | None:
+    """``value`` in the single format if it is a timestamp string, else None: a record's
+    ``updated_at`` may break the contract, and must then move no bookmark or ledger."""
+    if not isinstance(value, str):
+        return None
+    if len(value) == 27 and value[-1] == "Z" and value[10] == "T":
+        return value
+    try:
+        return normalize_ts(value)
+    except ValueError:
+        return None
+
+
 def http_date_epoch(value: str | None) -> float | None:
     """Epoch seconds of an HTTP-date (``Date``, ``Retry-After``), or None if unparsable."""
     if not value:

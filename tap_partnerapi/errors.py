@@ -16,6 +16,13 @@ class PartnerAPIError(FatalAPIError):
         self.request_id = request_id
 
 
+    @property
+    def resource_scoped(self) -> bool:
+        """A refusal of this one resource (403, or 404 on its listing): the other streams
+        can still be read, so the run goes on and fails at its end."""
+        return self.status in (403, 404)
+
+
 class InvalidClientError(PartnerAPIError):
     """The client_id/client_secret pair was refused: retrying cannot help."""
 
@@ -38,3 +45,15 @@ def vendor_error(payload: object) -> tuple[str | None, str | None, str | None]:
         err = payload["error"]
         return err.get("type"), err.get("message"), err.get("request_id")
     return None, None, None
+
+
+class TapUsageError(Exception):
+    """A mistake in what the tap was given (state, selection): one clear line, no traceback."""
+
+
+class StateError(TapUsageError):
+    """The incoming state cannot be used; the message says where it is and how to fix it."""
+
+
+class SelectionError(TapUsageError):
+    """The selection names no stream the tap has, or selects nothing."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_partnerapi.clock import normalize_ts
+from tap_partnerapi.clock import timestamp_or_none
 
 if t.TYPE_CHECKING:
     from tap_partnerapi.pagination import Page
@@ -34,8 +34,8 @@ class LedgerTracker:
 
     def row(self, page: Page, completed_at: str) -> dict[str, t.Any]:
         data = page.data
-        first = _ts(data[0].get("updated_at")) if data else None
-        last = _ts(data[-1].get("updated_at")) if data else None
+        first = _edge(data)
+        last = _edge(reversed(data))
         if not page.is_last:
             covered_to = last if last is not None else self._covered_from
         elif page.window_end is not None:
@@ -65,10 +65,13 @@ class LedgerTracker:
         return row
 
 
-def _ts(value: t.Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value if len(value) == 27 and value[-1] == "Z" else normalize_ts(value)
+def _edge(records: t.Iterable[t.Any]) -> str | None:
+    """The first valid ``updated_at`` from this end (a quarantined record's may be bad)."""
+    for record in records:
+        value = timestamp_or_none(record.get("updated_at"))
+        if value is not None:
+            return value
+    return None
 
 
 def find_gaps(rows: t.Iterable[dict[str, t.Any]]) -> list[tuple[str, str, str, str]]:

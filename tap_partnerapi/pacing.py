@@ -90,18 +90,23 @@ class RateLimiter:
         self._now = monotonic
         self._sent: collections.deque[float] = collections.deque(maxlen=requests_per_minute)
         self._not_before = 0.0  # slowdown spacing or a 429 block
+        self._retry_after_until = 0.0  # the 429 block alone (progress reports tell them apart)
         self._lock = threading.Lock()
         self.total_waited = 0.0
         self.requests = 0
 
-    def acquire(self) -> float:
-        """Block until one more request fits the budget; return the seconds waited."""
+    def acquire(self, on_wait: t.Callable[[float, float], None] | None = None) -> float:
+        """Block until one more request fits the budget; return the seconds waited.
+
+        ``on_wait(seconds, of_which_retry_after)`` is told before a wait starts."""
         with self._lock:
             now = self._now()
             wait = max(0.0, self._not_before - now)
             if len(self._sent) == self._sent.maxlen:
                 wait = max(wait, self._sent[0] + WINDOW_SECONDS - now)
             if wait > 0:
+                if on_wait is not None:
+                    on_wait(wait, min(wait, max(0.0, self._retry_after_until - now)))
                 self._sleep(wait)
                 now = self._now()
             self._sent.append(now)
@@ -173,7 +178,8 @@ class RateLimiter:
     def block_for(self, seconds: float) -> None:
         """Nobody in this process sends before ``seconds`` have passed (after a 429)."""
         with self._lock:
-            self._not_before = max(self._not_before, self._now() + seconds)
+            self._retry_after_until = max(self._retry_after_until, self._now() + seconds)
+            self._not_before = max(self._not_before, self._retry_after_until)
 
 
 def _int_header(headers: t.Mapping[str, str], name: str) -> int | None:

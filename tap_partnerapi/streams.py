@@ -12,6 +12,7 @@ from tap_partnerapi.clock import normalize_ts
 from tap_partnerapi.drift import FieldTypes, ShapeChecker
 from tap_partnerapi.ledger import LedgerTracker
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES, resource_schema
+from tap_partnerapi.typecheck import TypeChecker
 from tap_partnerapi.versions import VersionDedup, encode_version
 
 if t.TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
         # Undocumented fields seen this run: their JSON types and schema_drift rows.
         self.field_types = FieldTypes()
         self.drift_rows: dict[str, dict[str, t.Any]] = {}
+        self.types = TypeChecker(self.resource, RESOURCE_PROPERTIES[self.resource])
         self.dedup = VersionDedup(int(self.config.get("dedup_memory_records", 200_000)))
 
     @property
@@ -81,6 +83,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
+        problems = self.types.check_page(page.data)  # None: every record is well-typed
         id_field = self.id_field
         if page.request_id is None:
             # The vendor sends X-Request-Id on every response; without one, a unique
@@ -98,6 +101,12 @@ class ResourceStream(BatchedCommits, PartnerStream):
             if verdict.missing or id_field not in raw:
                 tap.quarantine(self, raw, version, verdict, page)
                 continue
+            typed = problems and problems.get(id(raw))
+            if typed:
+                if typed.breaking:
+                    tap.quarantine(self, raw, version, typed, page)
+                    continue
+                tap.report_drift(self, typed.new_enum_values, raw, page)
             if verdict.unexpected:
                 tap.report_drift(self, verdict.unexpected, raw, page)
             updated_at = raw["updated_at"]

@@ -33,12 +33,14 @@ class StreamStats:
     pages: int = 0
     retries: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     http_429: int = 0
-    rate_limit_wait_seconds: float = 0.0
+    rate_limit_wait_seconds: float = 0.0  # every wait on the limiter, Retry-After included
+    retry_after_wait_seconds: float = 0.0
     quarantined: int = 0
     new_fields: list[str] = dataclasses.field(default_factory=list)
     started_at: str | None = None
     finished_at: str | None = None
     failed: bool = False
+    error: str | None = None  # why a failed stream failed (names the vendor's request id)
     _t0: float | None = None
     _elapsed: float = 0.0
 
@@ -52,6 +54,15 @@ class StreamStats:
             self._elapsed += time.monotonic() - self._t0
             self._t0 = None
         self.finished_at = _now()
+
+    def seconds(self) -> float:
+        """Sync time so far."""
+        running = time.monotonic() - self._t0 if self._t0 is not None else 0.0
+        return self._elapsed + running
+
+    @property
+    def budget_wait_seconds(self) -> float:
+        return max(0.0, self.rate_limit_wait_seconds - self.retry_after_wait_seconds)
 
     @property
     def status(self) -> str:
@@ -71,12 +82,14 @@ class StreamStats:
             "retries": {cause: self.retries.get(cause, 0) for cause in RETRY_CAUSES},
             "http_429": self.http_429,
             "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
+            "retry_after_wait_seconds": round(self.retry_after_wait_seconds, 3),
             "quarantined": self.quarantined,
             "new_fields": sorted(self.new_fields),
             "duration_seconds": round(self._elapsed, 3),
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "status": self.status,
+            "error": self.error,
         }
 
 

@@ -15,9 +15,17 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_partnerapi.audit import AuditStream
 from tap_partnerapi.auth import PartnerOAuthAuthenticator
-from tap_partnerapi.clock import ServerClock, format_ts, normalize_ts, parse_ts
+from tap_partnerapi.clock import (
+    ServerClock,
+    format_ts,
+    normalize_ts,
+    parse_ts,
+    timestamp_or_none,
+)
+from tap_partnerapi.errors import PartnerAPIError, TapUsageError
 from tap_partnerapi.idsets import IdSnapshotsStream
 from tap_partnerapi.pacing import PRIORITIES, RateLimiter
+from tap_partnerapi.preflight import check_selection, check_state, load_state
 from tap_partnerapi.schema import AUDIT_SCHEMAS
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
@@ -28,9 +36,14 @@ if t.TYPE_CHECKING:
     from tap_partnerapi.drift import Verdict
     from tap_partnerapi.pagination import Page
     from tap_partnerapi.streams import ResourceStream
+    from tap_partnerapi.typecheck import TypeVerdict
 
-#: Exit status of a run that finished every stream but quarantined records (see docs/tap.md).
+#: Exit statuses (docs/tap.md): a known error stopped the run (one line says which);
+#: every stream finished but records were quarantined; one or more streams were refused
+#: by the vendor (403/404) while the others finished and saved their state.
+FATAL_EXIT_CODE = 1
 QUARANTINE_EXIT_CODE = 3
+STREAM_FAILED_EXIT_CODE = 4
 ENVIRONMENTS = ("production", "sandbox")
 
 
@@ -39,6 +52,8 @@ class TapPartnerAPI(Tap):
 
     name = "tap-partnerapi"
     message_writer_class = PartnerWriter
+    #: Where the state came from (the --state file), named by state errors.
+    state_source: str | None = None
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_url", th.StringType, required=True,
@@ -205,26 +220,40 @@ class TapPartnerAPI(Tap):
     def audit(self, name: str) -> AuditStream:
         return t.cast("AuditStream", self.streams[name])
 
-    def quarantine(self, stream: ResourceStream, raw: dict, version: str, verdict: Verdict,
-                   page: Page) -> None:
+    def quarantine(self, stream: ResourceStream, raw: dict, version: str,
+                   verdict: Verdict | TypeVerdict, page: Page) -> None:
         """A breaking record goes to ``quarantine``, never to its resource stream."""
         stats = self.stats_for(stream.name)
         stats.quarantined += 1
-        missing = list(verdict.missing) or ([stream.id_field]
-                                            if stream.id_field not in raw else [])
-        reason = verdict.reason() if verdict.missing else \
-            f"documented field(s) missing: {stream.id_field}"
+        id_field = stream.id_field
+        missing = list(verdict.missing) or ([id_field] if id_field not in raw else [])
+        reason = verdict.reason() if verdict.missing or verdict.breaking else \
+            f"documented field(s) missing: {id_field}"
+        record_id = raw.get(id_field)
+        record_id = None if record_id is None else str(record_id)
         if stats.quarantined <= 5:
-            stream.log("Quarantined %s %s: %s", stream.name, raw.get(stream.id_field), reason,
-                       level=30)
+            stream.log("Quarantined %s %s: %s (request_id=%s)", stream.name, record_id,
+                       reason, page.request_id, level=30)
         self.audit("quarantine").emit({
             "environment": self.environment, "stream": stream.name,
-            "record_id": raw.get(stream.id_field), "updated_at": raw.get("updated_at"),
+            "record_id": record_id, "updated_at": timestamp_or_none(raw.get("updated_at")),
             "reason": reason, "missing_fields": missing,
             "unexpected_fields": list(verdict.unexpected), "_pa_raw": raw,
             "_pa_version": version, "_pa_run_id": self.run_id,
             "_pa_request_id": page.request_id, "_pa_extracted_at": page.extracted_at,
         })
+
+    def stream_failed(self, stream: t.Any, exc: PartnerAPIError) -> None:
+        """A resource refused on its own (403, 404): the run goes on and fails at the end."""
+        stats = self.stats_for(stream.name)
+        stats.failed = True
+        stats.error = str(exc)
+        self.logger.error("Stream %s failed: %s; the other streams continue", stream.name,
+                          exc)
+
+    @property
+    def failed_streams(self) -> dict[str, str]:
+        return {s.stream: s.error for s in self._stats.values() if s.error}
 
     def report_drift(self, stream: ResourceStream, fields: t.Iterable[str],
                      raw: dict[str, t.Any], page: Page) -> None:
@@ -236,7 +265,9 @@ class TapPartnerAPI(Tap):
                 continue
             if field not in stats.new_fields:
                 stats.new_fields.append(field)
-                stream.log("New undocumented field %s.%s (kept in _pa_raw)", stream.name,
+                # An enum's new value is reported as field='value'.
+                what = "value" if "=" in field else "field"
+                stream.log("New undocumented %s %s.%s (kept in _pa_raw)", what, stream.name,
                            field, level=30)
                 stream.drift_rows[field] = {
                     "environment": self.environment, "stream": stream.name,
@@ -250,6 +281,10 @@ class TapPartnerAPI(Tap):
     # -- the run -------------------------------------------------------------------------
 
     def sync_all(self) -> None:
+        # Before any stream syncs: a bad bookmark or selection must not surface only after
+        # other streams were already extracted.
+        check_state(self, self.state_source)
+        check_selection(self)
         try:
             super().sync_all()
         finally:
@@ -265,22 +300,38 @@ class TapPartnerAPI(Tap):
     def invoke(cls, *, about: bool = False, about_format: str | None = None,
                config: t.Any = None, state: t.IO[str] | None = None,
                catalog: t.IO[str] | None = None) -> None:
-        """As the SDK's, plus the exit status of a run that quarantined records."""
+        """As the SDK's, plus one clear line for known errors (the traceback only at DEBUG)
+        and the exit statuses of docs/tap.md."""
         from singer_sdk.helpers._util import load_json
         from singer_sdk.plugin_base import _ConfigInput
 
         super(Tap, cls).invoke(about=about, about_format=about_format)
         cls.print_version(print_fn=cls.logger.info)
         config = config or _ConfigInput()
-        tap = cls(config=config.config,
-                  state=None if state is None else load_json(state.read()),
-                  catalog=None if catalog is None else load_json(catalog.read()),
-                  parse_env_config=config.parse_env, validate_config=True)
-        tap.sync_all()
+        try:
+            source = None if state is None else getattr(state, "name", None)
+            tap = cls(config=config.config,
+                      state=None if state is None else load_state(state.read(), source),
+                      catalog=None if catalog is None else load_json(catalog.read()),
+                      parse_env_config=config.parse_env, validate_config=True)
+            tap.state_source = source
+            tap.sync_all()
+        except (PartnerAPIError, TapUsageError) as exc:
+            cls.logger.error("%s", exc)
+            cls.logger.debug("Traceback of the error above", exc_info=True)
+            sys.stdout.flush()
+            sys.exit(FATAL_EXIT_CODE)
+        sys.stdout.flush()
+        if tap.failed_streams:
+            for stream, error in tap.failed_streams.items():
+                tap.logger.error("Stream %s failed: %s", stream, error)
+            tap.logger.error("%d stream(s) failed (%s); the others completed and saved their "
+                             "state; exiting with status %d", len(tap.failed_streams),
+                             ", ".join(tap.failed_streams), STREAM_FAILED_EXIT_CODE)
+            sys.exit(STREAM_FAILED_EXIT_CODE)
         if tap.quarantined_total and tap.config.get("fail_on_quarantine", True):
             tap.logger.error("%d record(s) quarantined (breaking schema change); exiting "
                              "with status %d", tap.quarantined_total, QUARANTINE_EXIT_CODE)
-            sys.stdout.flush()
             sys.exit(QUARANTINE_EXIT_CODE)
 
 

@@ -91,18 +91,24 @@ def run_tap(config: dict[str, t.Any], *, state: dict | None = None,
 
 def run_cli(config: dict[str, t.Any], *, state: dict | None = None,
             streams: t.Iterable[str] | None = None, timeout: float = 120,
-            kill_after_records: int | None = None) -> Run:
-    """Run the real `tap-partnerapi` executable; optionally SIGKILL it mid-stream."""
+            kill_after_records: int | None = None, env: dict[str, str] | None = None,
+            state_text: str | None = None) -> Run:
+    """Run the real `tap-partnerapi` executable; optionally SIGKILL it mid-stream.
+    ``env``: extra environment variables; ``state_text``: the state file's exact text."""
     with tempfile.TemporaryDirectory() as tmp:
         args = [TAP_BIN, "--config", _dump(tmp, "config.json", config)]
         if state is not None:
             args += ["--state", _dump(tmp, "state.json", state)]
+        elif state_text is not None:
+            Path(tmp, "state.json").write_text(state_text)
+            args += ["--state", str(Path(tmp, "state.json"))]
         if streams is not None:
             args += ["--catalog", _dump(tmp, "catalog.json", select(streams))]
         err_path = Path(tmp, "stderr.log")
         with err_path.open("w") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                         **(env or {})})
             messages: list[dict[str, t.Any]] = []
             records = 0
             assert proc.stdout is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tap_fixtures import CapturingWriter, run_tap, settle, tap_config
 
@@ -48,11 +50,13 @@ def test_second_401_in_a_row_is_fatal(sandbox):
     assert sb.counters()["token_requests"] == 2
 
 
-def test_forbidden_resource_is_fatal_with_the_request_id(sandbox):
+def test_forbidden_resource_fails_its_stream_with_the_request_id(sandbox):
     sb = sandbox(seed=2)
     config = tap_config(sb, client_id="limited-client", client_secret="limited-secret")
-    with pytest.raises(PartnerAPIError, match=r"HTTP 403 forbidden.*request_id=req_"):
-        run_tap(config, streams=["invoices"])
+    run = run_tap(config, streams=["customers", "invoices"])
+    assert set(run.tap.failed_streams) == {"invoices"}
+    assert re.search(r"HTTP 403 forbidden.*request_id=req_", run.tap.failed_streams["invoices"])
+    assert run.records("customers")  # the stream this client may read is read
 
 
 def test_secret_is_never_logged(sandbox, caplog):

@@ -8,7 +8,8 @@ from tap_fixtures import run_cli, tap_config
 
 KEYS = {"run_id", "environment", "stream", "records", "versions_new", "versions_repeated",
         "pages", "retries", "http_429", "rate_limit_wait_seconds", "quarantined",
-        "new_fields", "duration_seconds", "started_at", "finished_at", "status"}
+        "new_fields", "duration_seconds", "started_at", "finished_at", "status",
+        "retry_after_wait_seconds", "error"}
 
 
 def test_summary_lines_in_log_and_file_with_metrics(sandbox, tmp_path):
