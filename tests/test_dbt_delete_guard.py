@@ -7,6 +7,10 @@ Through the real target-duckdb and dbt, on the shared baseline (3 plans, ~120 cu
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +56,23 @@ def held_back(wh: Warehouse) -> list[tuple[str, str, str]]:
                           "order by resource, id")
 
 
+def ops_check(wh: Warehouse, tmp_path: Path) -> dict:
+    """The real `partnerapi-ops check` on this warehouse; returns the open incidents."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERAPI_")}
+    env.update(
+        PARTNERAPI_DUCKDB_PATH=str(wh.path),
+        PARTNERAPI_SUMMARY_PATH=str(tmp_path / "summary.jsonl"),
+        PARTNERAPI_DBT_RUN_RESULTS=str(tmp_path / "absent_run_results.json"),
+        PARTNERAPI_ALERT_STATE=str(tmp_path / "incidents.json"),
+        PARTNERAPI_METRICS_TEXTFILE=str(tmp_path / "partnerapi.prom"),
+    )
+    ops = str(Path(sys.executable).with_name("partnerapi-ops"))
+    proc = subprocess.run([ops, "check"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "deletes_held_back" in json.loads(proc.stdout)["evaluated"]
+    return json.loads((tmp_path / "incidents.json").read_text())["open"]
+
+
 def test_one_plan_of_a_few_deleted_is_an_ordinary_delete(
     base: Warehouse, tmp_path: Path
 ) -> None:
@@ -93,11 +114,17 @@ def test_a_truncated_looking_listing_is_held_back_as_a_warning_with_its_ids(
     # The evidence: this listing against the tap's count and the previous listing.
     assert g["ids_listed"] == g["id_count"] == g["previous_id_count"] - 15
     assert held_back(wh) == [("customers", "mass_delete", i) for i in gone]
+    # On-call gets one alert naming the ids to check.
+    incident = ops_check(wh, tmp_path)["deletes_held_back:sandbox:customers"]
+    assert "mass_delete_held_back" in incident["summary"]
+    assert "15 of" in incident["summary"] and gone[0] in incident["summary"]
 
     # Checked with the vendor, the deletes are real: applied once with a wider guard.
     wider = dbt(wh.path, "build", *AFFECTED, "--vars", "{mass_delete_min_ids: 20}")
     assert wider.returncode == 0 and wider.status(HELD_TEST) == ["pass"]
     assert flagged(wh, "customers") == gone
+    still_open = ops_check(wh, tmp_path)  # (the fixture's data is days old: freshness alerts)
+    assert not [k for k in still_open if k.startswith("deletes_held_back")], "resolved"
 
 
 def test_a_listing_the_warehouse_did_not_fully_receive_is_held_back(
