@@ -157,3 +157,18 @@ def test_the_checker_catches_a_broken_command(tmp_path: Path, text: str, ok: boo
     commands = extract(doc)
     assert len(commands) == 1
     assert (check_all(commands, tmp_path) == []) is ok
+
+
+def test_readme_demo_output_is_the_last_real_runs() -> None:
+    """The README's sample output is copied from a real `make demo` (scripts/readme_demo.py,
+    run by `make demo`); after a demo in this checkout they must be identical."""
+    readme = (ROOT / "README.md").read_text()
+    assert "<!-- demo-summary: begin" in readme and "<!-- demo-summary: end -->" in readme
+    assert "================ demo summary ================" in readme, "not a demo summary"
+    summary = ROOT / "output" / "demo" / "summary.txt"
+    if not summary.exists():
+        pytest.skip("no `make demo` in this checkout yet (it writes output/demo/summary.txt)")
+    proc = subprocess.run(
+        [PY, "scripts/readme_demo.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr + " - run `make demo` or scripts/readme_demo.py"
