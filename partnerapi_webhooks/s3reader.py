@@ -36,10 +36,8 @@ class S3Reader:
             try:
                 import boto3  # type: ignore[import-not-found]
             except ImportError as exc:  # pragma: no cover - depends on the install
-                raise RuntimeError(
-                    f"{uri}: reading an s3:// landing area needs boto3 "
-                    "(pip install 'tap-partnerapi[s3]')"
-                ) from exc
+                raise RuntimeError(f"{uri}: reading an s3:// landing area needs boto3 "
+                                   "(pip install 'tap-partnerapi[s3]')") from exc
             client = boto3.client("s3")
         self.client = client
 
@@ -48,24 +46,17 @@ class S3Reader:
         self.client.head_bucket(Bucket=self.bucket)
         return True
 
-    def list_keys(
-        self,
-        environment: str,
-        *,
-        since: datetime | None = None,
-        lookback: timedelta = timedelta(minutes=10),
-    ) -> list[str]:
-        request: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Prefix": f"{self.prefix}environment={environment}/",
-        }
+    def list_keys(self, environment: str, *, since: datetime | None = None,
+                  lookback: timedelta = timedelta(minutes=10)) -> list[str]:
+        request: dict[str, Any] = {"Bucket": self.bucket,
+                                   "Prefix": f"{self.prefix}environment={environment}/"}
         if since is not None:
             # Keys received before the floor sort before it: S3 skips them server-side.
             request["StartAfter"] = self.prefix + key_floor(environment, since - lookback)
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(**request):
             for item in page.get("Contents", ()):
-                key = item["Key"][len(self.prefix) :]
+                key = item["Key"][len(self.prefix):]
                 name = key.rsplit("/", 1)[-1]
                 if name.startswith(TEMP_PREFIX) or not name.endswith(".json"):
                     continue
