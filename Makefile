@@ -60,6 +60,7 @@ plugins: $(TEST_STAMP)
 
 demo: $(DEMO_STAMP)
 	$(PY) scripts/demo.py
+	$(PY) scripts/readme_demo.py
 
 # pytest exits 5 when it collects no test: that is a failure here, on purpose (a suite that
 # runs nothing must not pass CI).

@@ -30,7 +30,15 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-KINDS = ("run_failed", "quarantine", "data_test_failed", "anomaly", "freshness", "coverage_gap")
+KINDS = (
+    "run_failed",
+    "quarantine",
+    "data_test_failed",
+    "anomaly",
+    "freshness",
+    "coverage_gap",
+    "deletes_held_back",
+)
 _TITLES = {
     "run_failed": "Run failed",
     "quarantine": "Quarantine not empty",
@@ -38,6 +46,7 @@ _TITLES = {
     "anomaly": "Volume anomaly",
     "freshness": "Freshness SLO breached",
     "coverage_gap": "Coverage gap",
+    "deletes_held_back": "Deletes held back by the guard",
 }
 _RED, _GREEN = "#d00000", "#2eb67d"
 

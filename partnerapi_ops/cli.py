@@ -1,4 +1,4 @@
-"""`partnerapi-ops`: status at a glance, metrics, health check → alerts.
+"""`partnerapi-ops`: status at a glance, metrics, health check → alerts, locked Meltano runs.
 
 Settings come from the environment (see partnerapi_ops.config and docs/operations-alerts.md).
 """
@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from partnerapi_ops import backfill_plan
+from partnerapi_ops import backfill_plan, runner
 from partnerapi_ops.alerts import AlertSink
 from partnerapi_ops.config import OpsConfig
 from partnerapi_ops.health import evaluate
@@ -99,12 +99,22 @@ def _status(snap: OpsSnapshot, cfg: OpsConfig, sink: AlertSink) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        # Its own parser: every option it does not know goes to `meltano run`.
+        return runner.main(argv[1:])
     parser = argparse.ArgumentParser(prog="partnerapi-ops", description=__doc__)
     parser.add_argument(
         "--now",
         help="evaluate as of this ISO timestamp instead of the wall clock (replays, tests)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "run",
+        add_help=False,
+        help="meltano run under a per-state-id kernel lock; exit 75 = skipped "
+        "(`partnerapi-ops run --help`)",
+    )
     sub.add_parser("status", help="human at-a-glance view of every stream and open incidents")
     m = sub.add_parser("metrics", help="print Prometheus exposition; write textfile, push")
     m.add_argument("--no-publish", action="store_true", help="only print")

@@ -139,6 +139,41 @@ def _coverage(snap: OpsSnapshot) -> list[Alert]:
     return out
 
 
+_HOLD_MEANING = {
+    "mass_delete_held_back": "it newly misses more ids than the guard allows "
+    "(max_delete_share and mass_delete_min_ids): a truncated listing looks so",
+    "listing_count_mismatch": "the warehouse holds fewer/more of its ids than the tap counted",
+    "incomplete_snapshot": "its listing never reached the last page",
+}
+
+
+def _held_back_deletes(held: dict[tuple[str, str], dict]) -> list[Alert]:
+    out = []
+    for (env, resource), row in sorted(held.items()):
+        ids = list(row.get("ids") or [])
+        n = int(row.get("ids_newly_missing") or 0)
+        shown = ", ".join(ids) + (f" and {n - len(ids)} more" if n > len(ids) else "")
+        out.append(
+            Alert(
+                f"deletes_held_back:{env}:{resource}",
+                "deletes_held_back",
+                f"{env}/{resource}: the newest id snapshot was not applied "
+                f"({row['guard_status']}: {_HOLD_MEANING.get(row['guard_status'], '?')}); "
+                f"{row.get('ids_listed')} ids listed, tap counted {row.get('id_count')}, "
+                f"previous listing {row.get('previous_id_count')}, "
+                f"{n} of {row.get('known_ids')} known ids newly missing"
+                + (f"; check: {shown}" if ids else ""),
+                {
+                    "environment": env,
+                    "resource": resource,
+                    **{k: v for k, v in row.items() if k != "ids"},
+                    "ids": ids,
+                },
+            )
+        )
+    return out
+
+
 def evaluate(snap: OpsSnapshot, cfg: OpsConfig) -> Evaluation:
     alerts: list[Alert] = []
     kinds: set[str] = set()
@@ -151,4 +186,7 @@ def evaluate(snap: OpsSnapshot, cfg: OpsConfig) -> Evaluation:
     if snap.warehouse is not None:
         alerts += _freshness(snap, cfg) + _coverage(snap)
         kinds |= {"freshness", "coverage_gap"}
+        if snap.warehouse.held_back_deletes is not None:
+            alerts += _held_back_deletes(snap.warehouse.held_back_deletes)
+            kinds.add("deletes_held_back")
     return Evaluation(alerts, kinds)

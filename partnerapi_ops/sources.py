@@ -164,6 +164,21 @@ class WarehouseSnapshot:
     coverage_gaps: dict[tuple[str, str], int] = field(default_factory=dict)
     first_gap: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     quarantine_rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (environment, resource) -> the delete guard's row for a held-back newest id snapshot,
+    # with up to HELD_IDS_SHOWN of the ids it would have flagged (monitoring.delete_guard,
+    # monitoring.held_back_deletes). None when dbt has not built them yet.
+    held_back_deletes: dict[tuple[str, str], dict[str, Any]] | None = None
+
+
+HELD_IDS_SHOWN = 20
+_HELD_SQL = f"""
+select g.environment, g.resource, g.guard_status, g.newest_snapshot_id, g.ids_listed,
+       g.id_count, g.previous_id_count, g.known_ids, g.ids_newly_missing,
+       (select list(h.id order by h.id)[1:{HELD_IDS_SHOWN}] from monitoring.held_back_deletes h
+        where h.environment = g.environment and h.resource = g.resource) as ids
+from monitoring.delete_guard g
+where g.guard_status <> 'applied'
+"""
 
 
 # Gaps in the union of [covered_from, covered_to] per (environment, stream): a page whose
@@ -230,6 +245,19 @@ def read_warehouse(path: Path) -> WarehouseSnapshot | None:
             q = "select environment, stream, count(*) from raw.quarantine group by 1, 2"
             for env, stream, n in con.execute(q).fetchall():
                 snap.quarantine_rows[(str(env), str(stream))] = int(n)
+        monitoring = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'monitoring'"
+            ).fetchall()
+        }
+        if {"delete_guard", "held_back_deletes"} <= monitoring:
+            cur = con.execute(_HELD_SQL)
+            names = [d[0] for d in cur.description]
+            snap.held_back_deletes = {
+                (str(row[0]), str(row[1])): dict(zip(names, row, strict=True))
+                for row in cur.fetchall()
+            }
     except duckdb.Error as exc:
         log.warning("warehouse query failed (%s)", exc)
         return None

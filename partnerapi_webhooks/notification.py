@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Ids become part of a file name / object key: refuse anything that could escape a folder.
-_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
-_TYPE_RE = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
+# Always applied with fullmatch: `$` also matches before a trailing newline, so "evt_1\n"
+# passed `match` with an anchored pattern and was landed under a name holding a newline.
+_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,128}")
+_TYPE_RE = re.compile(r"([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)")
 DOCUMENT_VERSION = 1
 
 
@@ -46,10 +48,10 @@ def parse(body: bytes) -> Notification:
     if not isinstance(payload, dict):
         raise NotificationError("invalid_notification", "body is not a JSON object")
     notification_id = payload.get("id")
-    if not isinstance(notification_id, str) or not _ID_RE.match(notification_id):
+    if not isinstance(notification_id, str) or not _ID_RE.fullmatch(notification_id):
         raise NotificationError("invalid_notification", "missing or invalid 'id'")
     kind = payload.get("type")
-    match = _TYPE_RE.match(kind) if isinstance(kind, str) else None
+    match = _TYPE_RE.fullmatch(kind) if isinstance(kind, str) else None
     if match is None:
         raise NotificationError("invalid_notification", "'type' must be '<resource>.<action>'")
     data = payload.get("data")

@@ -1,4 +1,7 @@
-"""Hard deletes from id snapshots: flagged only from complete snapshots, never en masse."""
+"""Hard deletes from id snapshots: flagged only from complete snapshots, never en masse.
+
+A snapshot the guard holds back is a warning with the ids to check, never a failed build
+(tests/test_dbt_delete_guard.py has the guard's rule: a share AND an absolute floor)."""
 
 from __future__ import annotations
 
@@ -53,18 +56,20 @@ def test_complete_snapshot_flags_the_missing_ids(base: Warehouse, tmp_path: Path
                           "and environment = 'production'") == [(0,)]
 
 
-def test_incomplete_snapshot_flags_nothing_and_fails(base: Warehouse, tmp_path: Path) -> None:
+def test_incomplete_snapshot_flags_nothing_and_warns(base: Warehouse, tmp_path: Path) -> None:
     wh = copy_warehouse(base, tmp_path)
     load(wh.path, snapshot_batch(wh.batches, wh.now + timedelta(hours=1), "snap_cut",
                                  drop={"customers": ["cus_10_0", "cus_11_0"]}, complete=False))
     result = dbt(wh.path, "build", *AFFECTED)
-    assert result.returncode != 0
-    assert result.status(GUARD_TEST) == ["fail"]
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.status(GUARD_TEST) == ["warn"]
     assert flagged(wh, "customers") == []
     assert guard(wh)["customers"] == "incomplete_snapshot"
 
 
-def test_mass_delete_is_blocked_and_earlier_flags_stay(base: Warehouse, tmp_path: Path) -> None:
+def test_mass_delete_is_held_back_and_earlier_flags_stay(
+    base: Warehouse, tmp_path: Path
+) -> None:
     wh = copy_warehouse(base, tmp_path)
     first = wh.now + timedelta(hours=1)
     load(wh.path, snapshot_batch(wh.batches, first, "snap_1", drop={"customers": ["cus_10_0"]}))
@@ -74,9 +79,9 @@ def test_mass_delete_is_blocked_and_earlier_flags_stay(base: Warehouse, tmp_path
     load(wh.path, snapshot_batch(wh.batches, first + timedelta(hours=1), "snap_mass",
                                  drop={"customers": mass}))
     result = dbt(wh.path, "build", *AFFECTED)
-    assert result.returncode != 0
-    assert result.status(GUARD_TEST) == ["fail"]
-    assert guard(wh)["customers"] == "mass_delete_blocked"
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.status(GUARD_TEST) == ["warn"]
+    assert guard(wh)["customers"] == "mass_delete_held_back"
     assert [r[0] for r in flagged(wh, "customers")] == ["cus_10_0"]
     assert flagged(wh, "customers")[0][1] == (first + timedelta(minutes=5)).replace(tzinfo=None)
 

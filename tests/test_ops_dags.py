@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +62,7 @@ for dag in bag.dags.values():
             "command": str(getattr(t, "bash_command", "")
                            or getattr(t, "partial_kwargs", {}).get("bash_command", "")),
             "mapped": type(t).__name__ == "MappedOperator",
+            "skip_on_exit_code": sorted(getattr(t, "skip_on_exit_code", None) or []),
             "upstream": sorted(t.upstream_task_ids),
         }
     out["dags"][dag.dag_id] = {
@@ -93,6 +96,8 @@ def stub(tmp_path: Path) -> dict[str, str]:
         "PARTNERAPI_ALERT_STATE": str(tmp_path / "incidents.json"),
         "PARTNERAPI_METRICS_TEXTFILE": str(tmp_path / "partnerapi.prom"),
         "PARTNERAPI_RETRY_DELAY_SECONDS": "1",
+        # The runner's locks for this test only (not the developer's .meltano/).
+        "PARTNERAPI_LOCK_DIR": str(tmp_path / "locks"),
     }
 
 
@@ -120,9 +125,16 @@ def test_dagbag_imports_and_dags_are_shaped_as_designed(home: Path) -> None:
     assert dags["partnerapi_sweep"]["schedule"] == "15 2 * * *"
     assert dags["partnerapi_reconcile"]["schedule"] == "45 3 * * *"
     assert dags["partnerapi_backfill"]["schedule"] == "None"
-    assert "run incremental" in inc["tasks"]["extract_load"]["command"]
-    assert "run sweep" in dags["partnerapi_sweep"]["tasks"]["extract_load"]["command"]
-    assert "run reconcile" in dags["partnerapi_reconcile"]["tasks"]["extract_load"]["command"]
+    # Scheduled vendor runs go through the runner (run lock); 75 = skipped.
+    for name in ("incremental", "sweep", "reconcile"):
+        command = dags[f"partnerapi_{name}"]["tasks"]["extract_load"]["command"]
+        assert f"partnerapi-ops run {name}" in command
+    for d in ("partnerapi_incremental", "partnerapi_sweep", "partnerapi_reconcile"):
+        assert dags[d]["tasks"]["extract_load"]["skip_on_exit_code"] == [75]
+    assert (
+        "partnerapi-ops run --state-id-suffix"
+        in (dags["partnerapi_backfill"]["tasks"]["backfill_window"]["command"])
+    )
 
     vendor_tasks = [
         dags[d]["tasks"]["extract_load"]
@@ -149,11 +161,50 @@ def test_dagbag_imports_and_dags_are_shaped_as_designed(home: Path) -> None:
 def test_incremental_dag_runs_end_to_end(home: Path, stub: dict[str, str]) -> None:
     proc = airflow(["dags", "test", "partnerapi_incremental"], airflow_env(home, **stub))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert [c["argv"] for c in calls(stub)] == [["run", "incremental"]]
+    assert [c["argv"] for c in calls(stub)] == [["run", "--force", "incremental"]]
     # ops_check ran the real partnerapi-ops: it wrote the node_exporter textfile.
     assert (
         "partnerapi_warehouse_readable 0.0" in Path(stub["PARTNERAPI_METRICS_TEXTFILE"]).read_text()
     )
+
+
+STATES = """
+import json
+from airflow.models import DagRun, TaskInstance
+from airflow.utils.session import create_session
+with create_session() as session:
+    run = (session.query(DagRun).filter(DagRun.dag_id == "partnerapi_incremental")
+           .order_by(DagRun.start_date.desc()).first())
+    tis = session.query(TaskInstance).filter(TaskInstance.dag_id == run.dag_id,
+                                             TaskInstance.run_id == run.run_id)
+    print(json.dumps({"run": str(run.state), **{ti.task_id: str(ti.state) for ti in tis}}))
+"""
+
+
+def test_a_run_that_finds_a_live_run_of_its_job_is_skipped_not_failed(
+    home: Path, stub: dict[str, str], tmp_path: Path
+) -> None:
+    """The lock of `incremental`'s state id is held (as by a live run on this host): the task
+    exits 75, Airflow marks it skipped (no retry, no alert) and the DAG run succeeds."""
+    lock = Path(stub["PARTNERAPI_LOCK_DIR"]) / "dev:tap-partnerapi-to-target-duckdb.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen(["flock", "-o", str(lock), "sleep", "300"])
+    try:
+        while subprocess.run(["flock", "-n", str(lock), "true"]).returncode == 0:
+            time.sleep(0.05)
+        with receiver_cm() as hook:
+            env = airflow_env(home, **stub, PARTNERAPI_ALERT_WEBHOOK_URL=hook.url)
+            proc = airflow(["dags", "test", "partnerapi_incremental"], env)
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+            assert hook.events() == [], "a skipped run must not page anyone"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert calls(stub) == [], "the skipped run must not start Meltano"
+    states = airflow_python(STATES, airflow_env(home, **stub))
+    assert states["run"] == "success"
+    assert states["extract_load"] == "skipped"
+    assert states["ops_check"] == "success"  # health is still evaluated and published
 
 
 def test_backfill_dag_maps_windows_each_with_its_budget_share(
@@ -200,7 +251,7 @@ def test_failing_task_alerts_once_and_the_next_good_run_resolves(
         env = airflow_env(home, **stub, PARTNERAPI_ALERT_WEBHOOK_URL=hook.url, STUB_RC="1")
         first = airflow(["dags", "test", "partnerapi_incremental"], env, cwd=tmp_path)
         assert first.returncode != 0, "the DAG run must fail when Meltano fails"
-        attempts = [c for c in calls(stub) if c["argv"] == ["run", "incremental"]]
+        attempts = [c for c in calls(stub) if c["argv"] == ["run", "--force", "incremental"]]
         assert len(attempts) == 3, "1 try + 2 retries, no more"
         assert hook.events() == [("open", "run_failed:partnerapi_incremental")]
         assert "failed after 3 tries" in hook.posts[0]["text"]

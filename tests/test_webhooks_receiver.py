@@ -213,3 +213,55 @@ def test_dedup_survives_a_restart(tmp_path: Path) -> None:
         status, answer = post_raw(second, body, sign(body, ["s"], int(time.time())))
         assert (status, answer["status"]) == (200, "duplicate")
         assert landed_ids(second)[notification["id"]] == 1
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "²",  # str.isdigit() says yes, int() says no: was a 503 with a traceback
+        "1²3",
+        "\u0661\u0667\u0660\u0660",  # Arabic-Indic digits (sent as UTF-8 bytes)
+        "\uff11\uff17\uff10\uff10",  # full-width digits
+        "9" * 5000,  # int() refuses > 4300 digits
+        "+1700000000",
+        "-1",
+        " 1700000000x",
+        "1_700_000_000",
+    ],
+)
+def test_unauthenticated_malformed_timestamps_are_401_never_an_error(
+    receiver: ReceiverProcess, stamp: str
+) -> None:
+    body = encode(build_notification("plans", "created", {"id": "plan_stamp"}))
+    errors = metric(receiver, "errors_total")
+    log_before = receiver.log_path.read_text()
+    # HTTP header bytes are read as latin-1 ('²' is one byte there); other digits as UTF-8 bytes.
+    text = f"t={stamp},v1=00"
+    header = text.encode("latin-1") if max(text) <= "\xff" else text.encode()
+    status, answer = _post(receiver, body, {"Partner-Signature": header})  # type: ignore[dict-item]
+    assert (status, answer["reason"]) == (401, "malformed_signature")
+    assert metric(receiver, "errors_total") == errors, "anyone could raise false alarms"
+    new_log = receiver.log_path.read_text()[len(log_before) :]
+    assert "ERROR" not in new_log and "Traceback" not in new_log
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "\n\n", " ", "\t"])
+def test_ids_must_match_their_pattern_in_full(receiver: ReceiverProcess, suffix: str) -> None:
+    """`$` matches before a trailing newline: 'whk_nl\\n' passed and landed as its own key."""
+    before = set(reader.list_keys(receiver.landing, "sandbox"))
+    notification = build_notification(
+        "plans", "updated", {"id": "plan_nl"}, notification_id=f"whk_nl{suffix}"
+    )
+    body = encode(notification)
+    status, answer = post_raw(receiver, body, sign(body, SECRETS, int(time.time())))
+    assert (status, answer["reason"]) == (400, "invalid_notification")
+    assert set(reader.list_keys(receiver.landing, "sandbox")) == before
+
+
+def test_types_must_match_their_pattern_in_full(receiver: ReceiverProcess) -> None:
+    body = json.dumps(
+        {"id": "whk_type_nl", "type": "plans.updated\n", "data": {"object": {"id": "plan_t"}}}
+    ).encode()
+    status, answer = post_raw(receiver, body, sign(body, SECRETS, int(time.time())))
+    assert (status, answer["reason"]) == (400, "invalid_notification")
+    assert landed_ids(receiver)["whk_type_nl"] == 0

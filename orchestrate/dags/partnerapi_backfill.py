@@ -5,6 +5,10 @@ Each window runs `tap-partnerapi--backfill` with its own start/end dates, its ow
 state id suffix (a retried window resumes from its own bookmark) and an equal share of the
 backfill's request budget, so the windows running at once stay within the vendor's limit
 next to the incremental schedule. The pool caps vendor work across all Partner API DAGs.
+
+Windows run through `partnerapi-ops run` (the window's state id is its lock): a retry after a
+killed attempt runs at once. A window that finds a live run of itself exits 75, which here is
+a failure to retry (with backoff), not a skip: a skipped window would leave its dates unloaded.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from partnerapi_common import (
     BACKFILL_CONCURRENCY,
     BACKFILL_RPM_BUDGET,
     LOADER,
-    MELTANO,
     POOL,
     ROOT,
+    RUN,
     TARGET,
     WAREHOUSE_POOL,
     mark_healthy,
@@ -62,7 +66,7 @@ with DAG(
         bash_command=(
             'TAP_PARTNERAPI__BACKFILL_RUN_ID="backfill-$PARTNERAPI_WINDOW-{{ ts_nodash }}'
             '-{{ ti.try_number }}" '
-            f'{MELTANO} run --state-id-suffix "$PARTNERAPI_WINDOW" '
+            f'{RUN} --state-id-suffix "$PARTNERAPI_WINDOW" '
             f"tap-partnerapi--backfill {LOADER}"
         ),
         append_env=True,
@@ -71,6 +75,8 @@ with DAG(
         max_active_tis_per_dag=BACKFILL_CONCURRENCY,
         execution_timeout=timedelta(hours=6),
         on_failure_callback=task_failure_callback,
+        # Every non-zero exit fails and is retried (BashOperator would skip on 99 by default).
+        skip_on_exit_code=None,
         map_index_template="{{ task.env['PARTNERAPI_WINDOW'] }}",
         **retry_args(timedelta(minutes=2), timedelta(minutes=30), retries=4),
     ).expand(env=plan_windows())

@@ -5,8 +5,8 @@ Everything is read from the environment of the Airflow processes at parse time:
 | env | default | what |
 |---|---|---|
 | PARTNERAPI_PROJECT_ROOT | two levels above this file | Meltano project (cwd of every task) |
-| PARTNERAPI_MELTANO_CMD | `<root>/.venv/bin/meltano` | command prefix for Meltano |
-| PARTNERAPI_OPS_CMD | `<root>/.venv/bin/partnerapi-ops` | command prefix for the ops CLI |
+| PARTNERAPI_MELTANO_CMD | `<root>/.venv/bin/meltano` | Meltano (the runner calls it) |
+| PARTNERAPI_OPS_CMD | `<root>/.venv/bin/partnerapi-ops` | ops CLI and runner |
 | PARTNERAPI_TARGET | `duckdb` | `duckdb` (jobs `incremental`...) or `snowflake` (`snowflake-*`) |
 | PARTNERAPI_POOL | `partnerapi_vendor` | pool capping concurrent vendor work |
 | PARTNERAPI_RETRY_DELAY_SECONDS | per DAG | first retry delay (doubles each try, bounded) |
@@ -14,6 +14,11 @@ Everything is read from the environment of the Airflow processes at parse time:
 | PARTNERAPI_BACKFILL_RPM_BUDGET | 1000 | requests/min cap, all backfill windows (low priority) |
 
 The alert sink reads its own settings (PARTNERAPI_ALERT_WEBHOOK_URL, PARTNERAPI_ALERT_STATE).
+
+Vendor runs go through `partnerapi-ops run` (partnerapi_ops/runner.py): a per-state-id kernel
+lock, so a run killed by a timeout, the OOM killer or a lost worker never fails the next one,
+and a run that finds a live run of the same state id exits 75, which the scheduled DAGs show as
+"skipped" (the live run does the work; the next slot catches up).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import task
 
 from partnerapi_ops.airflow_callbacks import resolve_run_failed, task_failure_callback
+from partnerapi_ops.runner import SKIPPED_EXIT_CODE
 
 ROOT = Path(os.environ.get("PARTNERAPI_PROJECT_ROOT") or Path(__file__).resolve().parents[2])
 # The failure callback and mark_healthy run in the Airflow task process, whose cwd is not the
@@ -34,6 +40,8 @@ ROOT = Path(os.environ.get("PARTNERAPI_PROJECT_ROOT") or Path(__file__).resolve(
 os.environ.setdefault("PARTNERAPI_PROJECT_ROOT", str(ROOT))
 MELTANO = os.environ.get("PARTNERAPI_MELTANO_CMD") or str(ROOT / ".venv/bin/meltano")
 OPS = os.environ.get("PARTNERAPI_OPS_CMD") or str(ROOT / ".venv/bin/partnerapi-ops")
+# The runner calls Meltano itself: it reads PARTNERAPI_MELTANO_CMD from the task's environment.
+RUN = f"{OPS} run"
 TARGET = os.environ.get("PARTNERAPI_TARGET", "duckdb")
 if TARGET not in ("duckdb", "snowflake"):
     raise ValueError(f"PARTNERAPI_TARGET must be duckdb or snowflake, not {TARGET!r}")
@@ -95,6 +103,27 @@ def meltano_task(
         pool=pool,
         execution_timeout=timeout,
         on_failure_callback=task_failure_callback,
+        **kwargs,
+    )
+
+
+def run_task(
+    task_id: str,
+    args: str,
+    timeout: timedelta,
+    env_prefix: str = "",
+    **kwargs: Any,
+) -> BashOperator:
+    """A scheduled Meltano job through the runner (pooled, retried, alerting): exit 75, "a live
+    run of this state id is writing", marks the task skipped, not failed, and is not retried."""
+    return BashOperator(
+        task_id=task_id,
+        bash_command=f"{env_prefix}{RUN} {args}",
+        cwd=str(ROOT),
+        pool=POOL,
+        execution_timeout=timeout,
+        on_failure_callback=task_failure_callback,
+        skip_on_exit_code=SKIPPED_EXIT_CODE,
         **kwargs,
     )
 

@@ -1,7 +1,10 @@
-"""Incremental load every 5 minutes: `meltano run incremental` (tap → loader → dbt build).
+"""Incremental load every 5 minutes: `partnerapi-ops run incremental` (the Meltano job tap →
+loader → dbt build, under the run lock).
 
 One active run at a time and no catch-up: a run that overlaps the next slot simply delays it,
-and the tap's own bookmark (with its 2 h overlap) covers whatever time was skipped.
+and the tap's own bookmark (with its 2 h overlap) covers whatever time was skipped. A task that
+finds a live run of the job (a worker Airflow lost track of, a manual run) is skipped (exit 75);
+one killed mid-run never blocks the retry or the next slot.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
-from partnerapi_common import job, mark_healthy, meltano_task, ops_check_task, retry_args
+from partnerapi_common import job, mark_healthy, ops_check_task, retry_args, run_task
 
 with DAG(
     dag_id="partnerapi_incremental",
@@ -21,9 +24,9 @@ with DAG(
     tags=["partnerapi"],
     doc_md=__doc__,
 ) as dag:
-    extract_load = meltano_task(
+    extract_load = run_task(
         "extract_load",
-        f"run {job('incremental')}",
+        job("incremental"),
         timeout=timedelta(minutes=20),
         **retry_args(timedelta(seconds=30), timedelta(minutes=2), retries=2),
     )

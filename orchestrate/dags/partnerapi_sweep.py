@@ -9,10 +9,10 @@ from airflow.sdk import DAG
 from partnerapi_common import (
     job,
     mark_healthy,
-    meltano_task,
     ops_check_task,
     retry_args,
     run_id_env,
+    run_task,
 )
 
 with DAG(
@@ -25,9 +25,9 @@ with DAG(
     tags=["partnerapi"],
     doc_md=__doc__,
 ) as dag:
-    extract_load = meltano_task(
+    extract_load = run_task(
         "extract_load",
-        f"run {job('sweep')}",
+        job("sweep"),
         timeout=timedelta(hours=3),
         env_prefix=run_id_env("sweep"),
         **retry_args(timedelta(minutes=5), timedelta(minutes=40), retries=3),
