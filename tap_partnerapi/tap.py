@@ -19,6 +19,7 @@ from tap_partnerapi.clock import ServerClock, format_ts, normalize_ts, parse_ts
 from tap_partnerapi.idsets import IdSnapshotsStream
 from tap_partnerapi.pacing import RateLimiter
 from tap_partnerapi.schema import AUDIT_SCHEMAS
+from tap_partnerapi.settlements import SettlementsStream
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
 from tap_partnerapi.webhooks import WebhookNotificationsStream
@@ -103,6 +104,14 @@ class TapPartnerAPI(Tap):
                     description="Each run re-reads notifications received this long before "
                                 "its bookmark (a delivery can finish landing after a later "
                                 "one; the receiver's claim lease is 30 s)."),
+        th.Property("settlements_location", th.StringType,
+                    description="Folder or s3://bucket/prefix the vendor writes settlement "
+                                "drops to (<prefix>/<environment>/settlements/...). Empty: "
+                                "the settlements stream reads nothing."),
+        th.Property("settlements_lookback_hours", th.IntegerType, default=96,
+                    description="Each run lists drops settled up to this long before the "
+                                "newest settled_date read (the vendor: drops land up to "
+                                "72 h after their date)."),
         th.Property("fail_on_quarantine", th.BooleanType, default=True,
                     description=f"Exit with status {QUARANTINE_EXIT_CODE} after a run that "
                                 "quarantined records (all streams still complete)."),
@@ -183,6 +192,7 @@ class TapPartnerAPI(Tap):
             IdSnapshotsStream(self),
             _IdSnapshotRunsStream(self, "id_snapshot_runs"),
             WebhookNotificationsStream(self),
+            SettlementsStream(self),
         ]
 
     def audit(self, name: str) -> AuditStream:
@@ -298,7 +308,8 @@ def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
               "max_retry_seconds": (0, 86400), "backoff_base_seconds": (0, 600),
               "backoff_max_seconds": (0, 3600), "token_refresh_margin_seconds": (0, 3600),
               "rate_limit_low_watermark": (0, 1), "dedup_memory_records": (1, 10**8),
-              "webhooks_lookback_minutes": (0, 7 * 24 * 60)}
+              "webhooks_lookback_minutes": (0, 7 * 24 * 60),
+              "settlements_lookback_hours": (72, 24 * 366)}
     for name, (low, high) in bounds.items():
         value = config.get(name)
         if value is None:
