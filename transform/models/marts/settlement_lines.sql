@@ -8,10 +8,11 @@ with changed as (
     select distinct environment, payout_id
     from {{ ref('stg_settlements') }}
     {%- if is_incremental() %}
-    where _pa_extracted_at > (
+    -- An empty mart (built before any drop was loaded) has no watermark: read everything.
+    where _pa_extracted_at > coalesce((
         select {{ dbt.dateadd('hour', -var('incremental_overlap_hours', 48),
                               'max(_pa_extracted_at)') }}
-        from {{ this }})
+        from {{ this }}), cast('1900-01-01' as timestamp))
     {%- endif %}
 ),
 
