@@ -145,8 +145,14 @@ def test_four_formats_converge_in_the_warehouse(s3: t.Any, sandbox: t.Callable[.
             for fmt, sb in sandboxes.items()}
     scenarios = [sb.settlements().describe() for sb in sandboxes.values()]
     assert len({(s["as_of"], s["expected_from"]) for s in scenarios}) == 1
+    # A build before any drop is loaded (another job's): settlement_lines exists, empty.
+    load_messages(db, [m for run1, _, _ in runs.values() for m in run1.messages
+                       if m.get("stream") == "payments"])
+    build(db, scenarios[0])
+    assert warehouse_lines(db) == []
     load_messages(db, [m for run1, _, _ in runs.values() for m in run1.messages])
     build(db, scenarios[0])
+    assert warehouse_lines(db)
     # After run 1 the corrected payout holds seq 1; run 2's seq 2 must replace it whole.
     load_messages(db, [m for _, run2, _ in runs.values() for m in run2.messages])
     build(db, scenarios[0])
