@@ -66,7 +66,30 @@ def _route(sb: Sandbox, method: str, parts: list[str], body: dict[str, Any],
     if method == "POST" and head == "touch":
         return json_response(200, sb.touch(body["resource"], body.get("id"),
                                            float(body.get("lag_seconds", 0))))
+    if head == "settlements":
+        return _settlements(sb, method, parts[1:], body, request_id)
     if method == "POST" and head == "revoke_tokens":
         return json_response(200, {"revoked": sb.revoke_tokens()})
     return error(404, "not_found", f"no admin endpoint {method} /_sandbox/{'/'.join(parts)}",
                  request_id)
+
+
+_OPTIONS = ("days", "faults", "rows_per_file", "grace_days")
+
+
+def _settlements(sb: Sandbox, method: str, rest: list[str], body: dict[str, Any],
+                 request_id: str) -> Response:
+    """POST /_sandbox/settlements {location, format, phase, days, faults, ...} writes a phase
+    of the drops; GET .../settlements {options} describes them (expected reconciliation
+    counts); GET .../settlements/truth the lines a correct reader ends with."""
+    exports = sb.settlements(**{k: body[k] for k in _OPTIONS if k in body})
+    if method == "POST" and not rest:
+        written = exports.write(str(body["location"]), str(body.get("format", "csv")),
+                                str(body.get("phase", "all")))
+        return json_response(200, {"written": len(written), **exports.describe()})
+    if method == "GET" and not rest:
+        return json_response(200, exports.describe())
+    if method == "GET" and rest == ["truth"]:
+        return json_response(200, exports.truth())
+    return error(404, "not_found", "settlements: POST /_sandbox/settlements, GET "
+                 "/_sandbox/settlements[/truth]", request_id)

@@ -12,6 +12,7 @@ import threading
 
 from partner_sandbox.faults import KINDS, PRESETS
 from partner_sandbox.schema import MODES, NEW_FIELD_KINDS
+from partner_sandbox.settlements import FAULTS, FORMATS, PHASES
 from partner_sandbox.world import SCALES
 
 EPILOG = """\
@@ -121,11 +122,49 @@ def build_parser() -> argparse.ArgumentParser:
                        "URL (secrets from $PARTNERAPI_SANDBOX_WEBHOOK_SECRETS, comma-separated)")
     serve.add_argument("--webhook-duplicates", type=float, default=0.1,
                        help="share of notifications the vendor sends twice (default 0.1)")
+    drops = sub.add_parser(
+        "settlements", help="write settlement drops of a running sandbox",
+        description="Ask a running sandbox (its admin API) to write its settlement files "
+        "(one drop per daily payout, manifests last) to a folder or s3://bucket/prefix, and "
+        "print the scenario: payouts, fault payouts, expected reconciliation counts.")
+    drops.add_argument("--url", default="http://127.0.0.1:8765", help="the sandbox's URL")
+    drops.add_argument("--location", required=True,
+                       help="folder or s3://bucket/prefix (S3 credentials and endpoint from "
+                       "the AWS_* variables)")
+    drops.add_argument("--format", choices=FORMATS, default="csv", help="file format")
+    drops.add_argument("--phase", choices=PHASES, default="all",
+                       help="initial: on-time drops, faults half-done; final: late drops, "
+                       "re-delivery, corrections, manifests of uploads in progress, repairs")
+    drops.add_argument("--days", type=int, default=10, help="days of payouts")
+    drops.add_argument("--faults", default=",".join(FAULTS),
+                       help=f"comma-separated subset of {','.join(FAULTS)} ('' for none)")
+    drops.add_argument("--truth", action="store_true",
+                       help="print the lines a correct reader ends with instead")
     return parser
+
+
+def _settlements(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    options = {"days": args.days, "faults": [f for f in args.faults.split(",") if f]}
+    if args.truth:
+        body, method, path = options, "GET", "/_sandbox/settlements/truth"
+    else:
+        body = {**options, "location": args.location, "format": args.format,
+                "phase": args.phase}
+        method, path = "POST", "/_sandbox/settlements"
+    request = urllib.request.Request(args.url.rstrip("/") + path, method=method,
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        print(json.dumps(json.loads(response.read()), indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "settlements":
+        return _settlements(args)
     from partner_sandbox.faults import resolve_rates
     from partner_sandbox.sandbox import Sandbox
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from partner_sandbox import schema
@@ -133,6 +135,22 @@ class Sandbox:
         extra = self.extra_fields.get(resource)
         return {i: schema.apply(self.schema_mode, resource, loads(v.body), extra)
                 for i, v in current.items()}
+
+    def settlements(self, **options: Any) -> Any:
+        """The settlement drops (partner_sandbox.settlements) for the payments served now.
+        Built once per set of options, so its phases can be written between tap runs."""
+        from partner_sandbox.settlements import SettlementExports
+
+        key = json.dumps(options, sort_keys=True, default=str)
+        cached = getattr(self, "_settlements", None)
+        if cached is None or cached[0] != key:
+            with self.lock:
+                payments = list(self.truth("payments").values())
+                as_of = datetime.fromtimestamp(self.now_us / US, UTC)
+            exports = SettlementExports(payments, environment=self.environment, as_of=as_of,
+                                        seed=self.seed, **options)
+            cached = self._settlements = (key, exports)
+        return cached[1]
 
     def deleted_ids(self, resource: str) -> set[str]:
         with self.lock:

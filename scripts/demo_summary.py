@@ -70,7 +70,7 @@ def tap_totals(summary_file: Path) -> dict[str, Any]:
 
 def print_summary(
     db: Path, runs: list[dict], sandbox: Any, run_results: Path, summary_file: Path,
-    webhooks: dict[str, int] | None = None,
+    webhooks: dict[str, int] | None = None, settlements: dict[str, Any] | None = None,
 ) -> bool:
     """Print the summary; True when dbt ran tests and none failed or errored."""
     print("\n================ demo summary ================")
@@ -103,6 +103,10 @@ def print_summary(
             print(f"  {res:<26} {vendor:>4} -> {sum(flags.values())} {json.dumps(flags)}")
         lags = [(s, (now - c.replace(tzinfo=dt.UTC)).total_seconds()) for s, c in coverage(con)]
 
+    settled_ok = True
+    if settlements:
+        settled_ok = print_settlements(db, settlements)
+
     counts, not_passed = dbt_results(run_results)
     tests = counts.get("test", {})
     failed = sum(n for status, n in tests.items() if status in ("fail", "error"))
@@ -127,6 +131,35 @@ def print_summary(
     )
     faults = {k: v for k, v in sandbox.admin("GET", "/_sandbox/counters")["faults"].items() if v}
     print(f"faults the sandbox injected: {json.dumps(faults)}")
-    ok = failed == 0 and bool(tests)
+    ok = failed == 0 and bool(tests) and settled_ok
     print(f"\nresult: {'OK' if ok else 'FAILED'} - warehouse {db}")
     return ok
+
+
+RECONCILIATION_LABELS = {"matched": "matched", "amount_mismatch": "amount mismatch",
+                         "unknown_payment": "settled, unknown payment",
+                         "not_settled": "succeeded, not settled",
+                         "awaiting_settlement": "awaiting settlement"}
+
+
+def print_settlements(db: Path, scenario: dict[str, Any]) -> bool:
+    """Settlement lines and the reconciliation mart next to what the sandbox expects; True
+    when they agree."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        payouts, lines = con.sql("select count(distinct payout_id), count(*) "
+                                 "from analytics.settlement_lines").fetchone() or (0, 0)
+        found = dict(con.sql("select category, count(*) from "
+                             "analytics.payment_reconciliation group by 1").fetchall())
+    expected = scenario["expected_reconciliation"]
+    print(f"\nsettlement files: {payouts} payouts, {lines} current lines in "
+          f"analytics.settlement_lines (sandbox truth: {scenario['payouts']} payouts, "
+          f"{scenario['lines']} lines); faults: "
+          f"{json.dumps(sorted(set(scenario['fault_payouts'].values())))}")
+    print(f"payment reconciliation (as of {scenario['as_of']}, "
+          f"{scenario['grace_days']} days' grace):")
+    for category, label in RECONCILIATION_LABELS.items():
+        mark = "" if found.get(category, 0) == expected[category] else \
+            f"  <- sandbox expects {expected[category]}"
+        print(f"  {label:<26} {found.get(category, 0):>7}{mark}")
+    return (payouts, lines) == (scenario["payouts"], scenario["lines"]) and all(
+        found.get(c, 0) == n for c, n in expected.items())

@@ -27,6 +27,7 @@ from tap_partnerapi.idsets import IdSnapshotsStream
 from tap_partnerapi.pacing import PRIORITIES, RateLimiter
 from tap_partnerapi.preflight import check_selection, check_state, load_state
 from tap_partnerapi.schema import AUDIT_SCHEMAS
+from tap_partnerapi.settlements import SettlementsStream
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
 from tap_partnerapi.webhooks import WebhookNotificationsStream
@@ -131,6 +132,14 @@ class TapPartnerAPI(Tap):
                     description="Each run re-reads notifications received this long before "
                                 "its bookmark (a delivery can finish landing after a later "
                                 "one; the receiver's claim lease is 30 s)."),
+        th.Property("settlements_location", th.StringType,
+                    description="Folder or s3://bucket/prefix the vendor writes settlement "
+                                "drops to (<prefix>/<environment>/settlements/...). Empty: "
+                                "the settlements stream reads nothing."),
+        th.Property("settlements_lookback_hours", th.IntegerType, default=96,
+                    description="Each run lists drops settled up to this long before the "
+                                "newest settled_date read (the vendor: drops land up to "
+                                "72 h after their date)."),
         th.Property("fail_on_quarantine", th.BooleanType, default=True,
                     description=f"Exit with status {QUARANTINE_EXIT_CODE} after a run that "
                                 "quarantined records (all streams still complete)."),
@@ -215,6 +224,7 @@ class TapPartnerAPI(Tap):
             IdSnapshotsStream(self),
             _IdSnapshotRunsStream(self, "id_snapshot_runs"),
             WebhookNotificationsStream(self),
+            SettlementsStream(self),
         ]
 
     def audit(self, name: str) -> AuditStream:
@@ -372,7 +382,8 @@ def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
               "backoff_max_seconds": (0, 3600), "token_refresh_margin_seconds": (0, 3600),
               "rate_limit_low_watermark": (0, 1), "rate_limit_reserve": (0, 0.5),
               "rate_limit_yield_reserve": (0, 0.95), "dedup_memory_records": (1, 10**8),
-              "webhooks_lookback_minutes": (0, 7 * 24 * 60)}
+              "webhooks_lookback_minutes": (0, 7 * 24 * 60),
+              "settlements_lookback_hours": (72, 24 * 366)}
     for name, (low, high) in bounds.items():
         value = config.get(name)
         if value is None:

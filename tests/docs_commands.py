@@ -92,7 +92,7 @@ def is_command(text: str, inline: bool = True) -> bool:
         # Prose shorthand for `meltano invoke dbt-duckdb ...`; in a block, dbt's own output.
         return inline
     if _program(words[0]) == "tap-partnerapi":
-        # `tap-partnerapi target-duckdb dbt-duckdb:build` is a Meltano task, not a command.
+        # `tap-partnerapi target-duckdb-bulk dbt-duckdb:build` is a Meltano task, not a command.
         return words[1].startswith("-")
     return True
 

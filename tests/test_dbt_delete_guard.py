@@ -3,7 +3,7 @@ ordinary deletes of a small table are applied; what looks like a truncated listi
 AND a count above the floor) or a listing the warehouse did not fully receive is held back,
 as a warning listing the ids to check - the build (and the reconcile job) still succeeds.
 
-Through the real target-duckdb and dbt, on the shared baseline (3 plans, ~120 customers)."""
+Through the real target-duckdb-bulk and dbt, on the shared baseline (3 plans, ~120 customers)."""
 
 from __future__ import annotations
 

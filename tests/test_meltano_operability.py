@@ -17,11 +17,11 @@ from tap_partnerapi.schema import ID_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-STATE_ID = "dev:tap-partnerapi-to-target-duckdb"
+STATE_ID = "dev:tap-partnerapi-to-target-duckdb-bulk"
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([MELTANO, "run", "tap-partnerapi", "target-duckdb"], cwd=ROOT,
+    return subprocess.run([MELTANO, "run", "tap-partnerapi", "target-duckdb-bulk"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -186,7 +186,7 @@ def test_a_run_that_finds_a_live_run_of_its_job_is_skipped_not_failed(
 ) -> None:
     """The lock of `incremental`'s state id is held (as by a live run on this host): the task
     exits 75, Airflow marks it skipped (no retry, no alert) and the DAG run succeeds."""
-    lock = Path(stub["PARTNERAPI_LOCK_DIR"]) / "dev:tap-partnerapi-to-target-duckdb.lock"
+    lock = Path(stub["PARTNERAPI_LOCK_DIR"]) / "dev:tap-partnerapi-to-target-duckdb-bulk.lock"
     lock.parent.mkdir(parents=True)
     holder = subprocess.Popen(["flock", "-o", str(lock), "sleep", "300"])
     try:

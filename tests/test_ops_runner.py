@@ -30,7 +30,7 @@ from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES
 BIN = Path(sys.executable).parent
 MELTANO = str(BIN / "meltano")
 OPS = str(BIN / "partnerapi-ops")
-STATE_ID = "dev:tap-partnerapi-to-target-duckdb"
+STATE_ID = "dev:tap-partnerapi-to-target-duckdb-bulk"
 
 
 @pytest.fixture(scope="module")
@@ -224,17 +224,17 @@ def test_killing_the_runner_alone_leaves_the_lock_with_its_meltano(
 
 def test_a_different_state_id_suffix_is_a_different_lock(stub_env: dict[str, str]) -> None:
     root_locks = Path(stub_env["PARTNERAPI_LOCK_DIR"])
-    held = lock_path(root_locks, "dev:tap-partnerapi--backfill-to-target-duckdb:w1")
+    held = lock_path(root_locks, "dev:tap-partnerapi--backfill-to-target-duckdb-bulk:w1")
     holder = held_by_flock(held, 30)
     try:
         other = run(
-            [OPS, "run", "--state-id-suffix", "w2", "tap-partnerapi--backfill", "target-duckdb"],
+            [OPS, "run", "--state-id-suffix", "w2", "tap-partnerapi--backfill", "target-duckdb-bulk"],
             stub_env,
             timeout=60,
         )
         assert other.returncode == 0, other.stderr
         same = run(
-            [OPS, "run", "--state-id-suffix", "w1", "tap-partnerapi--backfill", "target-duckdb"],
+            [OPS, "run", "--state-id-suffix", "w1", "tap-partnerapi--backfill", "target-duckdb-bulk"],
             stub_env,
             timeout=60,
         )
