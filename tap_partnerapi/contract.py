@@ -32,6 +32,7 @@ classifies it, which the dbt side makes one line of configuration.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import typing as t
@@ -301,13 +302,17 @@ def render_dbt() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] != ["dbt"] or len(argv) > 2 or argv[1:] not in ([], ["--check"]):
-        print(f"usage: {GENERATE_COMMAND} [--check]", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(prog="python -m tap_partnerapi.contract",
+                                     description="Generate files from the vendor contract.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dbt = commands.add_parser("dbt", help=f"write {DBT_MACROS_PATH} (dbt macros)")
+    dbt.add_argument("--check", action="store_true",
+                     help="exit 1 if the file differs from what would be written")
+    args = parser.parse_args(argv)
     root = Path(__file__).resolve().parents[1]
     path = root / DBT_MACROS_PATH
     text = render_dbt()
-    if argv[1:] == ["--check"]:
+    if args.check:
         current = path.read_text() if path.exists() else ""
         if current != text:
             print(f"{DBT_MACROS_PATH} is out of date: run {GENERATE_COMMAND}", file=sys.stderr)

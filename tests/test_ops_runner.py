@@ -228,13 +228,15 @@ def test_a_different_state_id_suffix_is_a_different_lock(stub_env: dict[str, str
     holder = held_by_flock(held, 30)
     try:
         other = run(
-            [OPS, "run", "--state-id-suffix", "w2", "tap-partnerapi--backfill", "target-duckdb-bulk"],
+            [OPS, "run", "--state-id-suffix", "w2", "tap-partnerapi--backfill",
+             "target-duckdb-bulk"],
             stub_env,
             timeout=60,
         )
         assert other.returncode == 0, other.stderr
         same = run(
-            [OPS, "run", "--state-id-suffix", "w1", "tap-partnerapi--backfill", "target-duckdb-bulk"],
+            [OPS, "run", "--state-id-suffix", "w1", "tap-partnerapi--backfill",
+             "target-duckdb-bulk"],
             stub_env,
             timeout=60,
         )

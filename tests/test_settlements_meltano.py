@@ -20,9 +20,9 @@ MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(MELTANO), "run", "tap-partnerapi--settlements", "target-duckdb-bulk"],
-                          cwd=ROOT, env=env, text=True, capture_output=True, timeout=300,
-                          check=False)
+    return subprocess.run([str(MELTANO), "run", "tap-partnerapi--settlements",
+                           "target-duckdb-bulk"], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=300, check=False)
 
 
 def test_meltano_runs_keep_the_drop_bookmark(sandbox: t.Callable[..., Sandbox],

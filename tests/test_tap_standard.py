@@ -38,6 +38,14 @@ def _landing_with_notifications(count: int) -> str:
     return root
 
 
+def _settlement_drops() -> str:
+    """A folder of the sandbox's settlement drops (no faults: the stream must read lines)."""
+    root = tempfile.mkdtemp(prefix="standard-settlements-")
+    atexit.register(shutil.rmtree, root, True)
+    _SANDBOX.settlements(faults=()).write(root, "ndjson")
+    return root
+
+
 TestTapPartnerAPI = get_tap_test_class(
     TapPartnerAPI,
     config={
@@ -47,13 +55,14 @@ TestTapPartnerAPI = get_tap_test_class(
         "environment": "sandbox",
         "page_size": 100,
         "webhooks_landing": _landing_with_notifications(3),
+        "settlements_location": _settlement_drops(),
     },
     # Select every stream, the id-set ones too (deselected by default: only the
     # reconciliation job lists ids).
     catalog=select(["customers", "plans", "subscriptions", "invoices", "invoice_items",
                     "payments", "refunds", "events", "coverage_ledger", "quarantine",
                     "schema_drift", "id_snapshots", "id_snapshot_runs",
-                    "webhook_notifications"]),
+                    "webhook_notifications", "settlements"]),
     suite_config=SuiteConfig(
         max_records_limit=150,
         # Audit streams only get rows when something happens (drift, quarantine) or when
