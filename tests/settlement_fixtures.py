@@ -56,8 +56,9 @@ def build(db_path: Path, scenario: dict[str, t.Any]) -> t.Any:
                 "settlement_expected_from": _sql_ts(scenario["expected_from"]),
                 "settlement_grace_days": scenario["grace_days"]}
     # cautious: the tests of payments that need customers and invoices stay out.
-    result = dbt(db_path, "build", "--select", *SELECT.split(), "--indirect-selection",
-                 "cautious", "--vars", json.dumps(dbt_vars))
+    # The quarantine gate (a child of stg_settlements) is asserted by the tests themselves.
+    result = dbt(db_path, "build", "--select", *SELECT.split(), "--exclude", "stg_quarantine",
+                 "--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars))
     assert result.returncode == 0, result.output[-6000:]
     return result
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import ensure_installed, query
+from dbt_fixtures import dbt, ensure_installed, query
 from settlement_fixtures import (
     build,
     load_messages,
@@ -153,6 +153,9 @@ def test_four_formats_converge_in_the_warehouse(s3: t.Any, sandbox: t.Callable[.
     load_messages(db, [m for run1, _, _ in runs.values() for m in run1.messages])
     build(db, scenarios[0])
     assert warehouse_lines(db)
+    # The truncated files are quarantined and not repaired yet: the gate fails the build.
+    gate = dbt(db, "build", "--select", "stg_quarantine")
+    assert gate.status("is_empty_stg_quarantine") == ["fail"]
     # After run 1 the corrected payout holds seq 1; run 2's seq 2 must replace it whole.
     load_messages(db, [m for _, run2, _ in runs.values() for m in run2.messages])
     build(db, scenarios[0])
@@ -169,3 +172,7 @@ def test_four_formats_converge_in_the_warehouse(s3: t.Any, sandbox: t.Callable[.
     assert reconciliation_counts(db) == {k: v for k, v in expected.items() if v}
     assert query(db, "select count(*) from raw.quarantine where stream = 'settlements'") \
         == [(4,)]
+    # Each quarantined drop was repaired by a later seq of its payout, now loaded: resolved,
+    # so the quarantine gate no longer fails every build (raw keeps the audit rows).
+    gate = dbt(db, "build", "--select", "stg_quarantine")
+    assert gate.status("is_empty_stg_quarantine") == ["pass"], gate.output[-3000:]
