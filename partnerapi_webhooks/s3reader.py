@@ -28,18 +28,21 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix + "/" if prefix else ""
 
 
+def s3_client(uri: str, what: str) -> Any:
+    """A boto3 S3 client; boto3 is the ``s3`` extra, so its absence names the install."""
+    try:
+        import boto3  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(f"{uri}: reading {what} on S3 needs boto3 "
+                           "(pip install 'tap-partnerapi[s3]')") from exc
+    return boto3.client("s3")
+
+
 class S3Reader:
     def __init__(self, uri: str, client: Any | None = None) -> None:
         self.uri = uri
         self.bucket, self.prefix = split_uri(uri)
-        if client is None:
-            try:
-                import boto3  # type: ignore[import-not-found]
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise RuntimeError(f"{uri}: reading an s3:// landing area needs boto3 "
-                                   "(pip install 'tap-partnerapi[s3]')") from exc
-            client = boto3.client("s3")
-        self.client = client
+        self.client = client or s3_client(uri, "an s3:// landing area")
 
     def exists(self) -> bool:
         """True when the bucket answers; a wrong bucket or missing permission raises."""

@@ -14,6 +14,8 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
+from partnerapi_webhooks.s3reader import s3_client, split_uri
+
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -59,19 +61,12 @@ class FolderStore:
 
 class S3Store:
     def __init__(self, uri: str, client: t.Any | None = None) -> None:
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        if not bucket:
-            raise ValueError(f"settlements_location: not an s3://bucket/prefix URI: {uri!r}")
-        self.uri, self.bucket = uri, bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        if client is None:
-            try:
-                import boto3  # type: ignore[import-not-found]
-            except ImportError as exc:  # pragma: no cover - depends on the install
-                raise RuntimeError(f"{uri}: reading settlement files on S3 needs boto3 "
-                                   "(pip install 'tap-partnerapi[s3]')") from exc
-            client = boto3.client("s3")
-        self.client = client
+        try:
+            self.bucket, self.prefix = split_uri(uri)
+        except ValueError as exc:
+            raise ValueError(f"settlements_location: {exc}") from exc
+        self.uri = uri
+        self.client = client or s3_client(uri, "settlement files")
 
     def exists(self) -> bool:
         """True when the bucket answers; a wrong bucket or missing permission raises."""
