@@ -93,12 +93,13 @@ def meltano_task(
     timeout: timedelta,
     pool: str = POOL,
     env_prefix: str = "",
+    command: str = MELTANO,
     **kwargs: Any,
 ) -> BashOperator:
     """A BashOperator running Meltano (by default against the vendor: pooled), retried, alerting."""
     return BashOperator(
         task_id=task_id,
-        bash_command=f"{env_prefix}{MELTANO} {args}",
+        bash_command=f"{env_prefix}{command} {args}",
         cwd=str(ROOT),
         pool=pool,
         execution_timeout=timeout,
@@ -116,16 +117,8 @@ def run_task(
 ) -> BashOperator:
     """A scheduled Meltano job through the runner (pooled, retried, alerting): exit 75, "a live
     run of this state id is writing", marks the task skipped, not failed, and is not retried."""
-    return BashOperator(
-        task_id=task_id,
-        bash_command=f"{env_prefix}{RUN} {args}",
-        cwd=str(ROOT),
-        pool=POOL,
-        execution_timeout=timeout,
-        on_failure_callback=task_failure_callback,
-        skip_on_exit_code=SKIPPED_EXIT_CODE,
-        **kwargs,
-    )
+    return meltano_task(task_id, args, timeout, env_prefix=env_prefix, command=RUN,
+                        skip_on_exit_code=SKIPPED_EXIT_CODE, **kwargs)
 
 
 def ops_check_task() -> BashOperator:
