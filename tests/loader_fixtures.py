@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from meltano_fixtures import own_sys_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,3 +157,9 @@ def rows(db: Path, sql: str) -> list[tuple]:
 def table(db: Path, name: str) -> list[tuple]:
     """Every row of ``raw.<name>``, all columns, in key order."""
     return rows(db, f"SELECT * FROM raw.{name} ORDER BY ALL")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def loader_installed() -> None:
+    if not LOADER_BIN.exists():
+        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")

@@ -12,13 +12,14 @@ import json
 import subprocess
 
 import pytest
-from loader_fixtures import (
+from loader_fixtures import (  # loader_installed: an autouse fixture
     LOADER_BIN,
     SCHEMA_V1,
     SCHEMA_V2,
     load_direct,
     load_via_meltano,
     loader_config,
+    loader_installed,  # noqa: F401
     record_messages,
     record_v1,
     record_v2,
@@ -30,12 +31,6 @@ from loader_fixtures import (
 )
 
 BATCH = 10
-
-
-@pytest.fixture(scope="module", autouse=True)
-def loader_installed() -> None:
-    if not LOADER_BIN.exists():
-        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")
 
 
 @pytest.mark.parametrize("n", [BATCH - 1, BATCH, BATCH + 1, 5 * BATCH + 3])

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from loader_fixtures import (
+from loader_fixtures import (  # loader_installed: an autouse fixture
     KEY,
-    LOADER_BIN,
     SCHEMA_V1,
     SCHEMA_V2,
     load_direct,
     load_via_meltano,
+    loader_installed,  # noqa: F401
     record_messages,
     record_v1,
     record_v2,
@@ -23,12 +23,6 @@ from singer_sdk.contrib.batch_encoder_jsonl import JSONLinesBatcher
 from singer_sdk.helpers._batch import BatchConfig
 
 N = 47
-
-
-@pytest.fixture(scope="module", autouse=True)
-def loader_installed() -> None:
-    if not LOADER_BIN.exists():
-        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")
 
 
 def _sdk_jsonl_batches(tmp_path, stream: str, records: list[dict], per_file: int) -> list[str]:
