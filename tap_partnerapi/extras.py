@@ -51,7 +51,7 @@ def _load(target: str) -> Callable[..., Any]:
     return obj
 
 
-def run(script: str, target: str) -> Any:  # noqa: ANN401 - whatever the command returns
+def run(script: str, target: str) -> Any:
     """Run console script ``script`` (``module:attr``), or name the extra it is missing."""
     try:
         command = _load(target)
@@ -65,13 +65,13 @@ def run(script: str, target: str) -> Any:  # noqa: ANN401 - whatever the command
     return command()
 
 
-def webhooks() -> Any:  # noqa: ANN401
+def webhooks() -> Any:
     return run("partnerapi-webhooks", "partnerapi_webhooks.cli:main")
 
 
-def ops() -> Any:  # noqa: ANN401
+def ops() -> Any:
     return run("partnerapi-ops", "partnerapi_ops.cli:main")
 
 
-def duckdb_bulk() -> Any:  # noqa: ANN401
+def duckdb_bulk() -> Any:
     return run("target-duckdb-bulk", "target_duckdb_bulk.target:TargetDuckDBBulk.cli")
