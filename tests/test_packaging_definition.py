@@ -1,0 +1,115 @@
+"""The extractor's Hub-style plugin definition, meltano.yml and `tap-partnerapi --about` agree:
+the same settings, kinds a Meltano user can set, the same capabilities; Meltano accepts the
+definition as a `--from-ref` plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from singer_sdk.helpers.capabilities import BATCH_CONFIG, FLATTENING_CONFIG, STREAM_MAPS_CONFIG
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import plugin_definition  # noqa: E402 - scripts/ is not a package
+
+PY = sys.executable
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+#: singer-sdk's own settings (stream maps, flattening, BATCH): in --about, not the tap's.
+SDK_SETTINGS = {
+    name
+    for schema in (STREAM_MAPS_CONFIG, FLATTENING_CONFIG, BATCH_CONFIG)
+    for name in schema["properties"]
+} | {"faker_config"}
+DEFINITION = yaml.safe_load(plugin_definition.DEFINITION.read_text())
+HUB = {s["name"]: s for s in DEFINITION["settings"]}
+PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
+TAP = next(p for p in PROJECT["plugins"]["extractors"] if p["name"] == "tap-partnerapi")
+MELTANO_SETTINGS = {s["name"]: s for s in TAP["settings"]}
+
+
+@pytest.fixture(scope="module")
+def about() -> dict[str, Any]:
+    return plugin_definition.about()
+
+
+def test_definition_is_generated_from_about() -> None:
+    proc = subprocess.run([PY, str(ROOT / "scripts" / "plugin_definition.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_meltano_yml_declares_every_tap_setting_as_the_definition_does() -> None:
+    own = set(HUB) - SDK_SETTINGS
+    assert own <= set(MELTANO_SETTINGS), f"missing in meltano.yml: {own - set(MELTANO_SETTINGS)}"
+    unknown = set(MELTANO_SETTINGS) - set(HUB)
+    assert not unknown, f"meltano.yml settings the tap does not have: {unknown}"
+    for name, ours in MELTANO_SETTINGS.items():
+        hub = HUB[name]
+        assert ours.get("kind") == hub.get("kind"), (name, ours.get("kind"), hub.get("kind"))
+        assert bool(ours.get("sensitive")) == bool(hub.get("sensitive")), name
+        values = [[o["value"] for o in s.get("options", [])] for s in (ours, hub)]
+        assert values[0] == values[1], (name, values)
+
+
+def test_kinds_follow_the_json_types_of_about(about: dict[str, Any]) -> None:
+    """An integer setting is `kind: integer` (else Meltano passes env var values as strings
+    the tap rejects); `kind: integer` is an integer setting, except the few `number` ones
+    listed in plugin_definition.WHOLE_FROM_ENV (fractions from YAML only, Meltano 4.4.1)."""
+    props = about["settings"]["properties"]
+    for name, prop in props.items():
+        typ, kind = plugin_definition.json_type(prop), HUB[name].get("kind")
+        if typ == "integer":
+            assert kind == "integer", name
+        if kind == "integer":
+            assert typ == "integer" or (typ == "number" and name in
+                                        plugin_definition.WHOLE_FROM_ENV), (name, typ)
+        if typ == "number" and name not in plugin_definition.WHOLE_FROM_ENV:
+            assert kind is None, name  # never `decimal` (Meltano 4.4.1 crashes from env vars)
+    stale = [n for n in plugin_definition.WHOLE_FROM_ENV
+             if plugin_definition.json_type(props[n]) != "number"]
+    assert not stale, f"no longer `number` in --about, drop from WHOLE_FROM_ENV: {stale}"
+
+
+def test_capabilities_and_extras_agree(about: dict[str, Any]) -> None:
+    assert set(DEFINITION["capabilities"]) == set(about["capabilities"]) == \
+        set(TAP["capabilities"])
+    extras = [re.search(r"\[(.*)\]", url).group(1) for url in
+              (DEFINITION["pip_url"], TAP["pip_url"])]
+    assert extras[0] == extras[1]
+    assert DEFINITION["executable"] == TAP["executable"]
+    assert DEFINITION["namespace"] == TAP["namespace"]
+    assert DEFINITION["settings_group_validation"] == [about["settings"]["required"]]
+
+
+def test_meltano_adds_the_definition_as_a_plugin(tmp_path: Path) -> None:
+    """What a Meltano user does with the file: `meltano add --from-ref` in a new project."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_"))}
+    env.update(MELTANO_CLI_DISABLE_VERSION_CHECK="1", MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+               MELTANO_DISABLE_TRACKING="true", MELTANO_SYS_DIR_ROOT=str(tmp_path / "sys"))
+
+    def meltano(*args: str, cwd: Path) -> str:
+        proc = subprocess.run([MELTANO, *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    meltano("init", "project", "--no-usage-stats", cwd=tmp_path)
+    project = tmp_path / "project"
+    meltano("add", "extractor", "tap-partnerapi", "--from-ref",
+            str(plugin_definition.DEFINITION), "--no-install", cwd=project)
+    added = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]["extractors"][0]
+    assert [s["name"] for s in added["settings"]] == list(HUB)
+    # Whole numbers from env vars reach the tap as numbers (kind integer), a flag as a bool.
+    env.update(TAP_PARTNERAPI_REQUEST_TIMEOUT="30", TAP_PARTNERAPI_PAGE_SIZE="100",
+               TAP_PARTNERAPI_FAIL_ON_QUARANTINE="false")
+    printed = json.loads(meltano("config", "print", "tap-partnerapi", cwd=project))
+    assert (printed["request_timeout"], printed["page_size"]) == (30, 100)
+    assert printed["fail_on_quarantine"] is False
