@@ -48,6 +48,18 @@ def about() -> dict[str, Any]:
     return json.loads(proc.stdout)
 
 
+def sdk_settings() -> set[str]:
+    """Names of singer-sdk's own settings (stream maps, flattening, BATCH, Faker) in --about."""
+    from singer_sdk.helpers.capabilities import (
+        BATCH_CONFIG,
+        FLATTENING_CONFIG,
+        STREAM_MAPS_CONFIG,
+    )
+
+    return {name for schema in (STREAM_MAPS_CONFIG, FLATTENING_CONFIG, BATCH_CONFIG)
+            for name in schema["properties"]} | {"faker_config"}
+
+
 def json_type(prop: dict[str, Any]) -> str | None:
     """The property's JSON type other than null (None for an anyOf/oneOf)."""
     types = prop.get("type")

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-from singer_sdk.helpers.capabilities import BATCH_CONFIG, FLATTENING_CONFIG, STREAM_MAPS_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -22,12 +21,7 @@ import plugin_definition  # noqa: E402 - scripts/ is not a package
 
 PY = sys.executable
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-#: singer-sdk's own settings (stream maps, flattening, BATCH): in --about, not the tap's.
-SDK_SETTINGS = {
-    name
-    for schema in (STREAM_MAPS_CONFIG, FLATTENING_CONFIG, BATCH_CONFIG)
-    for name in schema["properties"]
-} | {"faker_config"}
+SDK_SETTINGS = plugin_definition.sdk_settings()
 DEFINITION = yaml.safe_load(plugin_definition.DEFINITION.read_text())
 HUB = {s["name"]: s for s in DEFINITION["settings"]}
 PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
@@ -113,3 +107,11 @@ def test_meltano_adds_the_definition_as_a_plugin(tmp_path: Path) -> None:
     printed = json.loads(meltano("config", "print", "tap-partnerapi", cwd=project))
     assert (printed["request_timeout"], printed["page_size"]) == (30, 100)
     assert printed["fail_on_quarantine"] is False
+
+
+def test_readme_settings_table_is_about() -> None:
+    """README.md's tap settings table is `--about --format=markdown`'s (scripts/readme_settings.py):
+    a setting missing or described differently fails."""
+    proc = subprocess.run([PY, str(ROOT / "scripts" / "readme_settings.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
