@@ -97,9 +97,11 @@ def test_meltano_adds_the_definition_as_a_plugin(tmp_path: Path) -> None:
 
     meltano("init", "project", "--no-usage-stats", cwd=tmp_path)
     project = tmp_path / "project"
-    meltano("add", "extractor", "tap-partnerapi", "--from-ref",
+    meltano("add", "--plugin-type", "extractor", "tap-partnerapi", "--from-ref",
             str(plugin_definition.DEFINITION), "--no-install", cwd=project)
-    added = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]["extractors"][0]
+    plugins = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]
+    assert list(plugins) == ["extractors"] and len(plugins["extractors"]) == 1, plugins.keys()
+    added = plugins["extractors"][0]
     assert [s["name"] for s in added["settings"]] == list(HUB)
     # Whole numbers from env vars reach the tap as numbers (kind integer), a flag as a bool.
     env.update(TAP_PARTNERAPI_REQUEST_TIMEOUT="30", TAP_PARTNERAPI_PAGE_SIZE="100",
