@@ -14,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+from meltano_fixtures import user_project
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = str(Path(sys.executable).with_name("uv"))
@@ -22,6 +24,7 @@ ALL_EXTRAS = ",".join(sorted(set(PYPROJECT["optional-dependencies"]) - {"dev"}))
 #: The console scripts that need an extra, and which one.
 NEEDS_EXTRA = {"partnerapi-webhooks": "webhooks", "partnerapi-ops": "ops",
                "target-duckdb-bulk": "duckdb"}
+DEFINITION = ROOT / "plugins" / "extractors" / "tap-partnerapi--partnerapi.yml"
 IMPORTS = "import tap_partnerapi, partner_sandbox, partnerapi_webhooks, partnerapi_ops"
 
 
@@ -126,3 +129,18 @@ def test_installed_wheel_outside_the_repo(wheel: Path, venv: Path, tmp_path: Pat
                 cwd=tmp_path, env=clean_env())
     assert where.returncode == 0, where.stderr[-2000:]
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
+
+
+def test_meltano_installs_the_wheel_by_its_definition(wheel: Path, tmp_path: Path) -> None:
+    """A Meltano user's project adds the extractor from the Hub-style definition; with the
+    index's package replaced by this wheel (same extras), `meltano install` and
+    `meltano invoke tap-partnerapi --about` work."""
+    project, meltano = user_project(tmp_path, DEFINITION)
+    config = yaml.safe_load((project / "meltano.yml").read_text())
+    plugin = config["plugins"]["extractors"][0]
+    assert plugin["pip_url"].startswith("tap-partnerapi[")
+    plugin["pip_url"] = plugin["pip_url"].replace("tap-partnerapi", str(wheel), 1)
+    (project / "meltano.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    meltano("install", "--plugin-type", "extractor", "tap-partnerapi")
+    info = json.loads(meltano("invoke", "tap-partnerapi", "--about", "--format=json"))
+    assert (info["name"], info["version"]) == ("tap-partnerapi", PYPROJECT["version"])

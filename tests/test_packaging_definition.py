@@ -5,7 +5,6 @@ definition as a `--from-ref` plugin."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,13 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
+from meltano_fixtures import user_project
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import plugin_definition  # noqa: E402 - scripts/ is not a package
 
 PY = sys.executable
-MELTANO = str(Path(sys.executable).with_name("meltano"))
 SDK_SETTINGS = plugin_definition.sdk_settings()
 DEFINITION = yaml.safe_load(plugin_definition.DEFINITION.read_text())
 HUB = {s["name"]: s for s in DEFINITION["settings"]}
@@ -85,28 +84,14 @@ def test_capabilities_and_extras_agree(about: dict[str, Any]) -> None:
 
 def test_meltano_adds_the_definition_as_a_plugin(tmp_path: Path) -> None:
     """What a Meltano user does with the file: `meltano add --from-ref` in a new project."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_"))}
-    env.update(MELTANO_CLI_DISABLE_VERSION_CHECK="1", MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
-               MELTANO_DISABLE_TRACKING="true", MELTANO_SYS_DIR_ROOT=str(tmp_path / "sys"))
-
-    def meltano(*args: str, cwd: Path) -> str:
-        proc = subprocess.run([MELTANO, *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        return proc.stdout
-
-    meltano("init", "project", "--no-usage-stats", cwd=tmp_path)
-    project = tmp_path / "project"
-    meltano("add", "--plugin-type", "extractor", "tap-partnerapi", "--from-ref",
-            str(plugin_definition.DEFINITION), "--no-install", cwd=project)
+    project, meltano = user_project(tmp_path, plugin_definition.DEFINITION)
     plugins = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]
     assert list(plugins) == ["extractors"] and len(plugins["extractors"]) == 1, plugins.keys()
-    added = plugins["extractors"][0]
-    assert [s["name"] for s in added["settings"]] == list(HUB)
+    assert [s["name"] for s in plugins["extractors"][0]["settings"]] == list(HUB)
     # Whole numbers from env vars reach the tap as numbers (kind integer), a flag as a bool.
-    env.update(TAP_PARTNERAPI_REQUEST_TIMEOUT="30", TAP_PARTNERAPI_PAGE_SIZE="100",
-               TAP_PARTNERAPI_FAIL_ON_QUARANTINE="false")
-    printed = json.loads(meltano("config", "print", "tap-partnerapi", cwd=project))
+    printed = json.loads(meltano("config", "print", "tap-partnerapi", extra={
+        "TAP_PARTNERAPI_REQUEST_TIMEOUT": "30", "TAP_PARTNERAPI_PAGE_SIZE": "100",
+        "TAP_PARTNERAPI_FAIL_ON_QUARANTINE": "false"}))
     assert (printed["request_timeout"], printed["page_size"]) == (30, 100)
     assert printed["fail_on_quarantine"] is False
 
