@@ -92,13 +92,13 @@ class TapPartnerAPI(Tap):
         th.Property("max_retries", th.IntegerType, default=8,
                     description="Transient failures retried per page before the run fails "
                                 "(429s are waited out and bounded by max_retry_seconds)."),
-        th.Property("max_retry_seconds", th.NumberType, default=900,
+        th.Property("max_retry_seconds", th.IntegerType, default=900,
                     description="Total seconds spent retrying one page before the run fails."),
         th.Property("backoff_base_seconds", th.NumberType, default=1.0,
                     description="First backoff wait; doubles per failure, with jitter."),
         th.Property("backoff_max_seconds", th.NumberType, default=60.0,
                     description="Longest single backoff wait."),
-        th.Property("token_refresh_margin_seconds", th.NumberType, default=60,
+        th.Property("token_refresh_margin_seconds", th.IntegerType, default=60,
                     description="Renew the access token this long before it expires."),
         th.Property("rate_limit_low_watermark", th.NumberType, default=0.1,
                     description="Fraction of X-RateLimit-Limit left at which requests are "

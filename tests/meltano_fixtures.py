@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
 def own_sys_dir(tmp: Path) -> Path:
@@ -41,3 +45,28 @@ def pipeline_env(tmp: Path, api_url: str, **overrides: str) -> dict[str, str]:
         **overrides,
     })
     return env
+
+
+def user_project(tmp: Path, definition: Path) -> tuple[Path, Callable[..., str]]:
+    """A Meltano user's new project under ``tmp`` (`meltano init`, nothing of this repo's
+    project or environment) with the extractor added from its Hub-style ``definition``.
+    Returns the project and ``meltano(*args, env=...)``, which runs there, checks the exit
+    status and returns stdout. Plugin virtualenvs are installed with uv (warm cache)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MELTANO_", "TAP_PARTNERAPI", "PARTNERAPI_", "VIRTUAL_ENV",
+                                "PYTHONPATH"))}
+    env.update(MELTANO_CLI_DISABLE_VERSION_CHECK="1", MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+               MELTANO_DISABLE_TRACKING="true", MELTANO_VENV_BACKEND="uv",
+               PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
+    project = tmp / "project"
+
+    def meltano(*args: str, cwd: Path = project, extra: dict[str, str] | None = None) -> str:
+        proc = subprocess.run([str(BIN / "meltano"), *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=300, env={**env, **(extra or {})})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+
+    meltano("init", project.name, "--no-usage-stats", cwd=tmp)
+    meltano("add", "--plugin-type", "extractor", "tap-partnerapi", "--from-ref", str(definition),
+            "--no-install")
+    return project, meltano
