@@ -84,14 +84,13 @@ DELETABLE_RESOURCES: tuple[str, ...] = DELETABLE
 
 def resource_schema(resource: str) -> Schema:
     """The raw row of a resource stream (design.md, "Tap output"): the keys, updated_at,
-    lineage and the vendor's object exactly as received. Typed columns are dbt's job."""
+    the request id and the vendor's object exactly as received. Typed columns are dbt's
+    job; the run id and reception time are the coverage ledger's row of the request."""
     return {"type": "object", "properties": {
         "environment": string(enum=["production", "sandbox"]),
         ID_FIELDS[resource]: string(),
         "_pa_version": string(),
         "updated_at": timestamp(),
-        "_pa_run_id": string(),
-        "_pa_extracted_at": timestamp(),
         "_pa_request_id": string(nullable=True),
         "_pa_raw": obj(free_form=True),
     }}

@@ -76,9 +76,10 @@ class ResourceStream(BatchedCommits, PartnerStream):
             stats.finish()
 
     def _records_of(self, page: Page) -> Iterator[dict[str, t.Any]]:
-        """Raw rows v2 (design.md, "Tap output"): keys, ``updated_at``, lineage and the
-        vendor's object as received. The page's cursor and window are not repeated on every
-        record: the ledger row named by ``_pa_request_id`` holds them."""
+        """Raw rows v2 (design.md, "Tap output"): keys, ``updated_at``, the request id and
+        the vendor's object as received. Per-page facts are not repeated on every record
+        (bytes per event, issue 16): the ledger row named by ``_pa_request_id`` holds the
+        run id, the reception time (``completed_at``), the cursor and the window."""
         tap = self._tap
         stats = self.stats
         seen = self.dedup.seen
@@ -89,8 +90,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
             # The vendor sends X-Request-Id on every response; without one, a unique
             # stand-in still ties these records to their page's ledger row.
             page.request_id = f"missing-{uuid.uuid4().hex}"
-        environment, run_id = tap.environment, tap.run_id
-        extracted_at, request_id = page.extracted_at, page.request_id
+        environment, request_id = tap.environment, page.request_id
         newest = ""
         for raw in page.data:
             version, key = encode_version(raw)
@@ -118,8 +118,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
             if type(updated_at) is str and updated_at > newest:
                 newest = updated_at
             yield {"environment": environment, id_field: raw[id_field], "_pa_version": version,
-                   "updated_at": updated_at, "_pa_run_id": run_id,
-                   "_pa_extracted_at": extracted_at, "_pa_request_id": request_id,
+                   "updated_at": updated_at, "_pa_request_id": request_id,
                    "_pa_raw": raw}
         # Read by get_records once the page is exhausted: the bookmark moves per page.
         self._page_newest = newest or None

@@ -67,4 +67,4 @@ def test_a_deselected_property_is_not_emitted(sandbox):
     TapPartnerAPI(config=tap_config(sb), catalog=catalog, message_writer=writer).sync_all()
     records = [m["record"] for m in writer.messages
                if m["type"] == "RECORD" and m["stream"] == "customers"]
-    assert records and all("_pa_request_id" not in r and "_pa_run_id" in r for r in records)
+    assert records and all("_pa_request_id" not in r and "_pa_version" in r for r in records)
