@@ -32,6 +32,12 @@ from target_duckdb_bulk.columns import (
 
 log = logging.getLogger(__name__)
 
+#: Every table's load stamp: the time of the transaction that wrote the row (UTC). The name
+#: is singer-sdk's metadata column, so dbt reads the same column from target-snowflake
+#: (``add_record_metadata``). Incremental models slice raw on it (docs/transform.md):
+#: unlike any time in the record, it only grows with commits, whatever order taps ran in.
+LOAD_STAMP = "_sdc_batched_at"
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -133,6 +139,7 @@ class Warehouse:
                              f"{quote(spec.schema)}")
             existing = self.existing_columns(spec)
             wanted = dict(spec.columns.values())
+            wanted.setdefault(LOAD_STAMP, "TIMESTAMP")
             if not existing:
                 cols = ", ".join(f"{quote(c)} {t}" for c, t in wanted.items())
                 log.info("Creating table %s (%d columns)", spec.qualified, len(wanted))
@@ -198,6 +205,9 @@ class Warehouse:
         rows written). Duplicates of one key within the batch collapse into the last one
         read. ``method``: upsert (replace the rows with the same key) or append-only."""
         cols = ", ".join(quote(c) for c, _ in spec.columns.values())
+        stamped = LOAD_STAMP not in {c for c, _ in spec.columns.values()}
+        # now() is the transaction's start: a row is stamped before it is visible, never after.
+        stamp = (f", {quote(LOAD_STAMP)}", ", CAST(now() AS TIMESTAMP)") if stamped else ("", "")
         keys = [quote(k) for k in spec.keys]
         from_clause, order = self._select(spec, source)
         stage = "__bulk_stage"
@@ -225,7 +235,8 @@ class Warehouse:
                     con.execute(f"DELETE FROM {spec.qualified} AS t USING {stage} AS s "
                                 f"WHERE {on}")
                 (written,) = con.execute(  # type: ignore[misc]
-                    f"INSERT INTO {spec.qualified} ({cols}) SELECT {cols} FROM {stage}{dedup}"
+                    f"INSERT INTO {spec.qualified} ({cols}{stamp[0]}) "
+                    f"SELECT {cols}{stamp[1]} FROM {stage}{dedup}"
                 ).fetchone()
                 con.execute(f"DROP TABLE {stage}")
                 con.execute("COMMIT")

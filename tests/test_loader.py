@@ -77,7 +77,28 @@ def test_column_types_are_target_duckdb_s(tmp_path) -> None:
         "amount": "HUGEINT", "fee_rate": "DOUBLE", "captured": "BOOLEAN",
         "currency": "VARCHAR", "updated_at": "TIMESTAMP", "method": "JSON", "tags": "JSON",
         "_pa_raw": "JSON", "_pa_run_id": "VARCHAR", "_pa_request_id": "VARCHAR",
+        "_sdc_batched_at": "TIMESTAMP",
     }
+
+
+def test_every_row_carries_the_time_of_the_commit_that_wrote_it(tmp_path) -> None:
+    """`_sdc_batched_at` is what dbt's incremental models slice on (docs/transform.md): each
+    batch's rows get its transaction's time (UTC), a later batch a later time, and a
+    version loaded again the time of its new load."""
+    db = tmp_path / "wh.duckdb"
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", [record_v1(i) for i in range(3)])])
+    first = dict(rows(db, "SELECT id, _sdc_batched_at FROM raw.payments"))
+    assert len(set(first.values())) == 1
+    (stamp,) = set(first.values())
+    assert before - dt.timedelta(seconds=1) <= stamp <= dt.datetime.now(dt.UTC).replace(
+        tzinfo=None)
+    load_direct(tmp_path, db, [schema_message("payments", SCHEMA_V1),
+                               *record_messages("payments", [record_v1(0), record_v1(7)])])
+    second = dict(rows(db, "SELECT id, _sdc_batched_at FROM raw.payments"))
+    assert second["pay_000001"] == stamp and second["pay_000002"] == stamp
+    assert second["pay_000000"] > stamp and second["pay_000007"] == second["pay_000000"]
 
 
 def test_a_version_already_loaded_changes_nothing(tmp_path) -> None:
