@@ -82,13 +82,22 @@ class Batch:
         rewritten with the JSON types seen so far, as tap_partnerapi.tap.report_drift)."""
         self.requests += 1
         id_field = ID_FIELDS[stream]
+        request_id = f"req_{self.run_id}_{self.requests}"
         record = {
             "environment": self.environment, id_field: payload.get(id_field),
             "_pa_version": version_hash(payload), "updated_at": payload.get("updated_at"),
-            "_pa_run_id": self.run_id, "_pa_extracted_at": ts(extracted_at),
-            "_pa_request_id": f"req_{self.run_id}_{self.requests}", "_pa_raw": payload,
+            "_pa_request_id": request_id, "_pa_raw": payload,
         }
         self.records.setdefault(stream, []).append(record)
+        # The record's page: its ledger row holds the run id and reception time (raw row
+        # v2); it covers no interval, so coverage checks only see the explicit pages.
+        self.audit("coverage_ledger", {
+            "stream": stream, "run_id": self.run_id, "request_id": request_id,
+            "window_start": None, "window_end": None, "page_number": self.requests,
+            "cursor": None, "next_cursor": None, "records": 1,
+            "first_updated_at": payload.get("updated_at"),
+            "last_updated_at": payload.get("updated_at"), "covered_from": None,
+            "covered_to": None, "is_last_page": False, "completed_at": ts(extracted_at)})
         documented = {f.name for f in RESOURCES[stream].fields}
         for name in sorted(payload.keys() - documented):
             key = (stream, name)

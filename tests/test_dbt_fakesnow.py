@@ -48,9 +48,12 @@ if spec_path != "-":
                             + ", ".join(["%s"] * len(cols)) + ")", spec["rows"])
         exprs = [(f'parse_json("{c.upper()}")' if t == "variant"
                   else f'cast("{c.upper()}" as {t})') + f' as "{c.upper()}"' for c, t in cols]
-        verb = "insert into" if spec.get("append") else "create or replace table"
-        cur.execute(f"{verb} RAW.{table} {'' if spec.get('append') else 'as'} select "
-                    + ", ".join(exprs) + f" from RAW.{table}_LOAD")
+        # An append names its columns, as target-snowflake's MERGE does: the table may have
+        # more (the load stamp dbt's on-run-start adds).
+        names = ", ".join(f'"{c.upper()}"' for c, _ in cols)
+        verb = (f"insert into RAW.{table} ({names})" if spec.get("append")
+                else f"create or replace table RAW.{table} as")
+        cur.execute(f"{verb} select " + ", ".join(exprs) + f" from RAW.{table}_LOAD")
         cur.execute(f"drop table RAW.{table}_LOAD")
 print(json.dumps([list(r) for r in cur.execute(sql).fetchall()], default=str) if sql else "[]")
 """

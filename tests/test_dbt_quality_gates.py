@@ -61,7 +61,7 @@ def test_freshness_errors_when_nothing_was_read_for_a_day(base: Warehouse,
                                                           tmp_path: Path) -> None:
     wh = copy_warehouse(base, tmp_path)
     execute(wh.path, "update raw.coverage_ledger set completed_at = completed_at - interval 3 day")
-    execute(wh.path, "update raw.events set _pa_extracted_at = _pa_extracted_at - interval 3 day")
+    execute(wh.path, "update raw.events set _sdc_batched_at = _sdc_batched_at - interval 3 day")
     result = dbt(wh.path, "source", "freshness")
     assert result.returncode != 0
     assert result.status("source.partnerapi.raw.coverage_ledger") == ["error"]

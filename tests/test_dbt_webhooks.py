@@ -30,7 +30,7 @@ from dbt_fixtures import (
     ts,
 )
 
-LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at")
+LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at", "_pa_loaded_at")
 DELETE_NOTICE = "whk_del_cus_6_0"
 
 

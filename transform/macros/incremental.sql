@@ -1,39 +1,37 @@
-{#- Keys (environment, id) to (re)build in an incremental run: every key with a raw row
-    extracted since the model's newest `_pa_extracted_at`, minus the overlap, polled or
-    received by webhook (`_pa_extracted_at` = received_at, the same wall clock). Rebuilding
-    a key re-ranks all of its versions, so a late, older or re-fetched version can never
-    replace a newer one, and any re-run converges to the full-refresh result. -#}
-{% macro changed_keys(resource, key_column=none) -%}
-{%- set id = key_column or resource_id(resource) -%}
-select distinct environment,
-       {% if key_column %}{{ json_str('_pa_raw', key_column) }}{% else %}{{ id }}{% endif %} as key_id
+{#- Incremental slicing (docs/transform.md, "What a cycle reads"). Every raw row carries its
+    load stamp (`_sdc_batched_at`: our loader writes it; stamp_unloaded_rows stamps the rows
+    of a loader that does not). A model remembers how far it has read as the newest
+    `_pa_loaded_at` it holds; a run reads the raw rows stamped since then (less
+    `incremental_overlap_minutes`), takes the keys they touch, and rebuilds those keys from
+    *all* their versions - so a late version, an older version or a re-fetched one lands
+    exactly where a full rebuild would put it, and the cost follows the delta, not the
+    table. -#}
+
+{#- Keys (environment, key_id) of a resource touched since the model's watermark: polled
+    rows and webhook notifications. -#}
+{% macro changed_keys(resource) -%}
+{%- set id = resource_id(resource) -%}
+select environment, {{ id }} as key_id
 from {{ source('raw', resource) }}
-{{ since_watermark() }}
+where _sdc_batched_at >= ({{ watermark() }})
 union
-select environment,
-       {% if key_column %}{{ json_str('_pa_raw', key_column) }}{% else %}object_id{% endif %} as key_id
+select environment, object_id as key_id
 from {{ ref('stg_webhook_notifications') }}
 where resource = '{{ resource }}'
-{%- if is_incremental() %}
-  and _pa_extracted_at >= ({{ watermark() }})
-{%- endif %}
+  and object_id is not null
+  and _pa_loaded_at >= ({{ watermark() }})
 {%- endmacro %}
 
-{#- The model's newest `_pa_extracted_at` minus the overlap (1900 for an empty model). -#}
+{#- The model's newest `_pa_loaded_at` minus the overlap (1900 for an empty model, or one
+    built before load stamps: the first run after the upgrade rebuilds it whole). -#}
 {% macro watermark() -%}
     select coalesce(
-        {{ dbt.dateadd('hour', -1 * var('incremental_overlap_hours'), 'max(_pa_extracted_at)') }},
+        {{ dbt.dateadd('minute', -1 * var('incremental_overlap_minutes'), 'max(_pa_loaded_at)') }},
         cast('1900-01-01 00:00:00' as timestamp))
     from {{ this }}
 {%- endmacro %}
 
-{% macro since_watermark() -%}
-{%- if is_incremental() %}
-where cast(_pa_extracted_at as timestamp) >= ({{ watermark() }})
-{%- endif %}
-{%- endmacro %}
-
-{#- Filter a staging relation (alias `s`) on the changed keys; a no-op on full builds. -#}
+{#- Filter a relation (alias `s`) on the changed keys; a no-op on full builds. -#}
 {% macro only_changed(key_column) -%}
 {%- if is_incremental() %}
 where exists (
@@ -42,3 +40,36 @@ where exists (
 )
 {%- endif %}
 {%- endmacro %}
+
+{#- on-run-start: every raw table the incremental models slice has a load stamp, and a row
+    a loader left unstamped (target-snowflake's BATCH path, rows loaded before stamps
+    existed) gets the time of this run. A row committed while the run reads stays null and
+    is stamped - and read - by the next run: nothing is skipped, whatever the loader. -#}
+{% macro stamp_unloaded_rows() -%}
+    {%- if execute and flags.WHICH in ('run', 'build') -%}
+        {%- for table in resource_names() + ['webhook_notifications'] -%}
+            {%- set relation = source('raw', table) -%}
+            {%- set found = adapter.get_relation(database=relation.database,
+                                                 schema=relation.schema,
+                                                 identifier=relation.identifier) -%}
+            {%- if found is not none -%}
+                {%- set names = adapter.get_columns_in_relation(found) | map(attribute='name')
+                                | map('lower') | list -%}
+                {%- if '_sdc_batched_at' not in names -%}
+                    {%- do run_query('alter table ' ~ found ~ ' add column _sdc_batched_at timestamp') -%}
+                {%- endif -%}
+                {%- do run_query('update ' ~ found ~ ' set _sdc_batched_at = '
+                                 ~ load_stamp_now() ~ ' where _sdc_batched_at is null') -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The run's time as a timestamp without zone, in UTC like the loader's stamps. -#}
+{% macro load_stamp_now() -%}
+    {{ return(adapter.dispatch('load_stamp_now', 'partnerapi')()) }}
+{%- endmacro %}
+
+{% macro default__load_stamp_now() -%}cast(get_current_timestamp() at time zone 'UTC' as timestamp){%- endmacro %}
+
+{% macro snowflake__load_stamp_now() -%}sysdate(){%- endmacro %}

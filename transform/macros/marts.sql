@@ -27,21 +27,37 @@
     || coalesce({{ json_str(column, 'country') }}, '') end
 {%- endmacro %}
 
-{#- Current state of one resource, merged on (environment, id). Deletable resources also
-    re-merge every row whose delete flag changes, even without a new raw version: every
-    flagged key (int_delete_flags) and every key flagged in the mart now, so a flag that is
-    dropped (a stale notice, a snapshot that lists the id) or changes source is merged too. -#}
+{#- Current state of one resource, merged on (environment, id): the latest version of each
+    key touched since the last run (incremental.sql), ranked over all the key's versions.
+    Deletable resources also re-merge every row whose delete flag changes, even without a
+    new raw version: every flagged key (int_delete_flags) and every key flagged in the mart
+    now, so a flag that is dropped (a stale notice, a snapshot that lists the id) or changes
+    source is merged too. -#}
 {% macro mart_current(resource, deletable=false) -%}
 {%- set id = resource_id(resource) -%}
 {{ config(unique_key=['environment', id]) }}
-with changed as (
+-- depends_on: {{ ref('stg_' ~ resource) }}
+with
+{%- if is_incremental() %}
+changed as (
     {{ changed_keys(resource) }}
-    {%- if deletable and is_incremental() %}
+    {%- if deletable %}
     union
     select environment, id as key_id from {{ ref('int_delete_flags') }} where resource = '{{ resource }}'
     union
-    select environment, id as key_id from {{ this }} where is_deleted
+    select environment, {{ id }} as key_id from {{ this }} where is_deleted
     {%- endif %}
+),
+{%- endif %}
+
+ranked as (
+    select
+        v.*,
+        row_number() over (
+            partition by v.environment, v.{{ qcol(id) }}
+            order by v.updated_at desc, v._pa_version desc
+        ) as version_rank
+    from ({{ staging_versions(resource, 'changed' if is_incremental() else none) }}) as v
 )
 
 select
@@ -52,12 +68,12 @@ select
     d.deleted_detected_at,
     d.deleted_source
     {%- endif %}
-from {{ ref('stg_' ~ resource) }} as s
+from ranked as s
 {%- if deletable %}
 left join {{ ref('int_delete_flags') }} as d
     on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.{{ qcol(id) }}
 {%- endif %}
-{{ only_changed(id) }}
+where s.version_rank = 1
 {%- endmacro %}
 
 {#- One row per observed version with its validity interval: valid_to is the next
@@ -66,9 +82,13 @@ left join {{ ref('int_delete_flags') }} as d
 {% macro mart_history(resource) -%}
 {%- set id = resource_id(resource) -%}
 {{ config(unique_key=['environment', id, '_pa_version']) }}
-with changed as (
+-- depends_on: {{ ref('stg_' ~ resource ~ '_versions') }}
+with
+{%- if is_incremental() %}
+changed as (
     {{ changed_keys(resource) }}
 ),
+{%- endif %}
 
 versions as (
     select
@@ -78,8 +98,7 @@ versions as (
         lead(s.updated_at) over (
             partition by s.environment, s.{{ id }} order by s.updated_at, s._pa_version
         ) as valid_to
-    from {{ ref('stg_' ~ resource ~ '_versions') }} as s
-    {{ only_changed(id) }}
+    from ({{ staging_versions(resource, 'changed' if is_incremental() else none) }}) as s
 )
 
 select versions.*, valid_to is null as is_current

@@ -29,10 +29,13 @@
 {%- endmacro %}
 
 {#- Lineage columns of every version (design.md, "Tap output"). The page's cursor and
-    window are in the coverage_ledger row that `_pa_request_id` names. -#}
+    window are in the coverage_ledger row that `_pa_request_id` names; `_pa_loaded_at` is
+    when the row reached raw (the loader's `_sdc_batched_at`): incremental models slice on
+    it (incremental.sql). -#}
 {% macro lineage_columns() -%}
     {{ return([('_pa_version', 'varchar'), ('_pa_run_id', 'varchar'),
-               ('_pa_request_id', 'varchar'), ('_pa_extracted_at', 'timestamp')]) }}
+               ('_pa_request_id', 'varchar'), ('_pa_extracted_at', 'timestamp'),
+               ('_pa_loaded_at', 'timestamp')]) }}
 {%- endmacro %}
 
 {#- Quoted so contract names that are keywords (`interval`, `number`) work everywhere;

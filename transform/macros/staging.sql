@@ -7,7 +7,7 @@
     a pushed version that polling also delivered is dropped here, because pull is the source
     of truth and its lineage names a page of the coverage ledger; a pushed version only
     counts until (and unless) a poll brings the same bytes. -#}
-{% macro staging_versions(resource) -%}
+{% macro staging_versions(resource, keys=none) -%}
 {%- set id = resource_id(resource) -%}
 {%- set columns = resource_columns(resource) -%}
 select
@@ -15,17 +15,16 @@ select
     {%- for column, type in columns %}
     {{ typed_from_json('_pa_raw', column, type) }},
     {%- endfor %}
-    _pa_version,
-    _pa_run_id,
-    _pa_request_id,
-    _pa_extracted_at,
+    {%- for column, type in lineage_columns() %}
+    {{ column }},
+    {%- endfor %}
     _pa_raw
-from ({{ raw_versions(resource) }}) as polled
+from ({{ raw_versions(resource, keys) }}) as polled
 
 union all
 
 select pushed.*
-from ({{ webhook_versions(resource, columns) }}) as pushed
+from ({{ webhook_versions(resource, columns, keys) }}) as pushed
 where not exists (
     select 1 from {{ source('raw', resource) }} as polled
     where polled.environment = pushed.environment
@@ -34,18 +33,45 @@ where not exists (
 )
 {%- endmacro %}
 
-{#- The polled raw rows of a resource with their lineage typed; `where` narrows them (the
-    incremental slice). -#}
-{% macro raw_versions(resource, where='') -%}
+{#- The polled raw rows of a resource with their lineage: the run id and reception time
+    are the coverage ledger's row of the record's request (raw row v2 keeps per-page facts
+    off the record; a raw table of an older layout carries them itself, and they win).
+    `keys`: a relation of (environment, key_id) - the incremental slice: only those keys'
+    rows are read past their key columns. -#}
+{% macro raw_versions(resource, keys=none) -%}
+{%- set id = resource_id(resource) -%}
+{%- set legacy = raw_lineage_columns(resource) -%}
 select
-    cast(environment as varchar) as environment,
-    cast(_pa_version as varchar) as _pa_version,
-    cast(_pa_run_id as varchar) as _pa_run_id,
-    cast(_pa_request_id as varchar) as _pa_request_id,
-    cast(_pa_extracted_at as timestamp) as _pa_extracted_at,
-    {{ as_json('_pa_raw') }} as _pa_raw
-from {{ source('raw', resource) }}
-{{ where }}
+    cast(r.environment as varchar) as environment,
+    cast(r._pa_version as varchar) as _pa_version,
+    cast({{ 'coalesce(r._pa_run_id, l.run_id)' if '_pa_run_id' in legacy else 'l.run_id' }}
+         as varchar) as _pa_run_id,
+    cast(r._pa_request_id as varchar) as _pa_request_id,
+    cast({{ 'coalesce(r._pa_extracted_at, l.completed_at)' if '_pa_extracted_at' in legacy
+            else 'l.completed_at' }} as timestamp) as _pa_extracted_at,
+    cast(r._sdc_batched_at as timestamp) as _pa_loaded_at,
+    {{ as_json('r._pa_raw') }} as _pa_raw
+from {{ source('raw', resource) }} as r
+left join {{ source('raw', 'coverage_ledger') }} as l
+    on l.environment = r.environment and l.stream = '{{ resource }}'
+    and l.request_id = r._pa_request_id
+{%- if keys %}
+where exists (
+    select 1 from {{ keys }} as k where k.environment = r.environment and k.key_id = r.{{ id }}
+)
+{%- endif %}
+{%- endmacro %}
+
+{#- Which per-record lineage columns a raw table of an older layout still has. -#}
+{% macro raw_lineage_columns(resource) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set relation = source('raw', resource) -%}
+    {%- set found = adapter.get_relation(database=relation.database, schema=relation.schema,
+                                         identifier=relation.identifier) -%}
+    {%- if found is none -%}{{ return([]) }}{%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(found) | map(attribute='name')
+                    | map('lower') | list -%}
+    {{ return(['_pa_run_id', '_pa_extracted_at'] | select('in', names) | list) }}
 {%- endmacro %}
 
 {#- The record versions carried by `created` / `updated` notifications of a resource, typed
@@ -54,17 +80,16 @@ from {{ source('raw', resource) }}
     tap quarantines such a polled version. One row per version: of several notifications
     carrying the same bytes, the one received last names the lineage (as a re-polled version
     names its latest request). -#}
-{% macro webhook_versions(resource, columns) -%}
+{% macro webhook_versions(resource, columns, keys=none) -%}
 {%- set id = resource_id(resource) -%}
 select
     environment,
     {%- for column, type in columns %}
     {{ typed_from_json('_pa_raw', column, type) }},
     {%- endfor %}
-    _pa_version,
-    _pa_run_id,
-    _pa_request_id,
-    _pa_extracted_at,
+    {%- for column, type in lineage_columns() %}
+    {{ column }},
+    {%- endfor %}
     _pa_raw
 from (
     select
@@ -79,6 +104,12 @@ from (
       and n.object_conforms
       and n._pa_version is not null
       and {{ json_str('n._pa_raw', id) }} is not null
+      {%- if keys %}
+      and exists (
+          select 1 from {{ keys }} as k
+          where k.environment = n.environment and k.key_id = n.object_id
+      )
+      {%- endif %}
 ) as notified
 where copy_rank = 1
 {%- endmacro %}

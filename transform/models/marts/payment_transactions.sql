@@ -3,11 +3,19 @@
 -- monotonic but may skip numbers, and may arrive in any order); across types the state
 -- follows the lifecycle's precedence (a chargeback outcome beats a dispute, which beats a
 -- refund, ...), not arrival order.
+-- Built from analytics.payment_events (the current version of each event, merged just
+-- before): an incremental run recomputes only the transactions with an event merged since
+-- its watermark, from those transactions' events - never from all of raw.
 {{ config(unique_key=['environment', 'transaction_id']) }}
 
-with changed as (
-    {{ changed_keys('events', 'transaction_id') }}
+with
+{%- if is_incremental() %}
+changed as (
+    select distinct environment, transaction_id as key_id
+    from {{ ref('payment_events') }}
+    where _pa_loaded_at >= ({{ watermark() }})
 ),
+{%- endif %}
 
 latest_per_type as (
     select
@@ -16,7 +24,7 @@ latest_per_type as (
             partition by s.environment, s.transaction_id, s.event_type
             order by s.event_version desc, s.updated_at desc, s._pa_version desc
         ) as type_rank
-    from {{ ref('stg_events') }} as s
+    from {{ ref('payment_events') }} as s
     {{ only_changed('transaction_id') }}
 ),
 
@@ -41,8 +49,9 @@ event_totals as (
         transaction_id,
         count(*) as event_count,
         max(_pa_extracted_at) as _pa_extracted_at,
+        max(_pa_loaded_at) as _pa_loaded_at,
         max(updated_at) as last_event_updated_at
-    from {{ ref('stg_events') }} as s
+    from {{ ref('payment_events') }} as s
     {{ only_changed('transaction_id') }}
     group by environment, transaction_id
 ),
@@ -90,7 +99,8 @@ select
     {%- endfor %}
     t.event_count,
     t.last_event_updated_at,
-    t._pa_extracted_at
+    t._pa_extracted_at,
+    t._pa_loaded_at
 from pivoted as p
 inner join event_totals as t
     on t.environment = p.environment and t.transaction_id = p.transaction_id

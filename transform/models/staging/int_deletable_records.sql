@@ -2,18 +2,32 @@
 -- resource, id): the updated_at of its latest version (polled or pushed), and when we first
 -- polled a version of it (null for a record known only from a webhook: the vendor may not
 -- list it yet). The delete rules (snapshot evaluation, missing ids, delete flags) all start
--- from here.
+-- from here. A table kept incrementally like the marts (incremental.sql): a run re-derives
+-- only the keys touched since its watermark, from all their versions.
+{{ config(materialized='incremental', unique_key=['resource', 'environment', 'id'],
+          incremental_strategy=('delete+insert' if target.name == 'fakesnow' else 'merge'),
+          tmp_relation_type=('transient' if target.name == 'fakesnow' else 'view'),
+          on_schema_change='append_new_columns') }}
+-- depends_on: {{ ref('stg_webhook_notifications') }}
 {%- for resource in deletable_resources() %}
+{%- if not loop.first %}
+union all
+{%- endif %}
 select
     '{{ resource }}' as resource,
     environment,
     id,
     max(updated_at) as updated_at,
     min(case when coalesce(_pa_request_id, '') like 'webhook:%' then null
-             else _pa_extracted_at end) as first_polled_at
-from {{ ref('stg_' ~ resource ~ '_versions') }}
+             else _pa_extracted_at end) as first_polled_at,
+    max(_pa_loaded_at) as _pa_loaded_at
+from (
+    {%- if is_incremental() %}
+    with changed as (
+        {{ changed_keys(resource) }}
+    )
+    {%- endif %}
+    {{ staging_versions(resource, 'changed' if is_incremental() else none) }}
+) as versions_{{ resource }}
 group by environment, id
-{%- if not loop.last %}
-union all
-{%- endif %}
 {%- endfor %}
