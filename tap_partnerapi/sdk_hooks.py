@@ -56,8 +56,8 @@ class StreamAccess(Stream):
         self._write_state_message()
 
     def records_unwritten(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        """The stream's records, state kept as usual, no RECORD message written: what
-        ``singer_sdk.streams.core.Stream._sync_batches`` feeds to ``get_batches``
+        """The stream's records, state kept as usual, no RECORD message written: what the
+        SDK's own ``singer_sdk.streams.core.Stream.get_batches`` encodes
         (``Stream._sync_records(context, write_messages=False)``)."""
         return self._sync_records(context, write_messages=False)  # type: ignore[return-value]
 
