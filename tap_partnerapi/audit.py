@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import typing as t
 
-from singer_sdk import Stream
-
 from tap_partnerapi.schema import AUDIT_KEYS, AUDIT_SCHEMAS
+from tap_partnerapi.sdk_hooks import PushedRecords
 
 
-class AuditStream(Stream):
+class AuditStream(PushedRecords):
     """A stream whose records are pushed by other streams through :meth:`emit`."""
 
     selected_by_default = True
@@ -23,20 +22,12 @@ class AuditStream(Stream):
     def __init__(self, tap: t.Any, name: str) -> None:
         super().__init__(tap=tap, name=name, schema=AUDIT_SCHEMAS[name])
         self.primary_keys = AUDIT_KEYS[name]
-        self._schema_sent = False
         self.emitted = 0
-
-    def _write_schema_message(self) -> None:
-        # Rows can be pushed before the SDK reaches this stream: one SCHEMA is enough.
-        if not self._schema_sent:
-            self._schema_sent = True
-            super()._write_schema_message()
 
     def emit(self, row: dict[str, t.Any]) -> None:
         if not self.selected:
             return
-        self._write_schema_message()
-        self._write_record_message(row)
+        self.push(row)
         self.emitted += 1
 
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:

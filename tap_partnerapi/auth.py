@@ -55,7 +55,7 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
         self.logger = logger
         # The SDK's session retries POSTs inside urllib3 (minutes against a host that does
         # not resolve); retries here are ours, bounded and logged.
-        self._session = requests.Session()
+        self.token_session = requests.Session()
         self._limiter = limiter
         self._clock = clock
         self._timeout = timeout
@@ -105,7 +105,7 @@ class PartnerOAuthAuthenticator(OAuthAuthenticator):
             self.token_requests += 1
             self.logger.info("Requesting new access token")
             try:
-                response = self._session.post(
+                response = self.token_session.post(
                     self.auth_endpoint, data=self.oauth_request_payload,
                     headers={"Accept": "application/json"}, timeout=self._timeout,
                 )

@@ -29,12 +29,13 @@ from uuid import uuid4
 
 from singer_sdk.batch import Batcher
 from singer_sdk.contrib.msgspec import encoder
-from singer_sdk.helpers._batch import BatchFileFormat
+
+from tap_partnerapi.sdk_hooks import BatchFileFormat
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
+    from tap_partnerapi.sdk_hooks import BaseBatchFileEncoding, BatchConfig
 
 # Encoded lines are handed to gzip in slices of this size (fewer, larger zlib calls).
 WRITE_BUFFER_BYTES = 1 << 20
@@ -64,7 +65,7 @@ class BatchedCommits:
         """
         self._pending = []
         try:
-            records = self._sync_records(context, write_messages=False)  # type: ignore[attr-defined]
+            records = self.records_unwritten(context)  # type: ignore[attr-defined]
             if batch_config.encoding.format == BatchFileFormat.JSONL:
                 files = self._jsonl_files(batch_config, records)
             else:

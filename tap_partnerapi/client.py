@@ -18,8 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import msgspec
 import requests
-from singer_sdk import singerlib as singer
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
@@ -34,19 +32,18 @@ from tap_partnerapi.errors import (
 from tap_partnerapi.pacing import parse_retry_after
 from tap_partnerapi.pagination import CursorPaginator, Page
 from tap_partnerapi.progress import Progress
-from tap_partnerapi.writer import can_write_directly, write_direct
+from tap_partnerapi.sdk_hooks import FastRecordPath
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tap_partnerapi.summary import StreamStats
-    from tap_partnerapi.tap import TapPartnerAPI
 
 MAX_RATE_LIMITED_ATTEMPTS = 100  # 429s are waited out exactly; max_retry_seconds bounds them
 _decode = msgspec.json.Decoder().decode
 
 
-class PartnerStream(RESTStream[str | None]):
+class PartnerStream(FastRecordPath, RESTStream[str | None]):
     """Base stream for ``GET /v1/<resource>`` listings."""
 
     # Records are already JSON-typed and carry exactly the declared fields (see
@@ -62,15 +59,13 @@ class PartnerStream(RESTStream[str | None]):
     check_sorted = False
     replication_key = "updated_at"
 
-    _tap: TapPartnerAPI
-
     @property
     def url_base(self) -> str:
         return f"{self.config['api_url'].rstrip('/')}/v1/"
 
     @property
     def authenticator(self) -> t.Any:
-        return self._tap.authenticator
+        return self.tap.authenticator
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
@@ -82,7 +77,7 @@ class PartnerStream(RESTStream[str | None]):
 
     @property
     def stats(self) -> StreamStats:
-        return self._tap.stats_for(self.name)
+        return self.tap.stats_for(self.name)
 
     @property
     def progress(self) -> Progress:
@@ -99,50 +94,7 @@ class PartnerStream(RESTStream[str | None]):
         except PartnerAPIError as exc:
             if not exc.resource_scoped:
                 raise
-            self._tap.stream_failed(self, exc)
-
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
-        """As the SDK's, minus two walks of every record that have nothing to do here.
-
-        ``pop_deselected_record_properties`` recurses into every nested object (``_pa_raw``,
-        ``payload``) looking up the selection mask - half the tap's CPU - even when every
-        property is selected; it runs only when something is deselected. Conformance is
-        ``NONE`` (see ``TYPE_CONFORMANCE_LEVEL``).
-        """
-        # _deselect_cached: None until computed once per listing, then a bool.
-        if self._deselect_cached is not False and self._deselects_properties:
-            pop_deselected_record_properties(record, self.schema, self.mask)
-        # No time_extracted: every record carries its page's reception time already
-        # (``_pa_extracted_at``, ``extracted_at``), and 47 bytes a record is ~11 % of an
-        # event's Singer line (design.md, "Tap output").
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                           version=self._stream_version)
-
-    def _write_record_message(self, record: dict) -> None:
-        """As the SDK's, but written directly when nothing can change the record on its way
-        out (see ``writer.write_direct``)."""
-        direct = self._direct_write
-        if direct is None:
-            direct = self._direct_write = can_write_directly(self)
-        if not direct:
-            super()._write_record_message(record)
-            return
-        write_direct(self.name, record, self._stream_version)
-        self.state_manager.is_flushed = False
-
-    def _process_record(self, record: dict, child_context: t.Any = None,
-                        partition_context: t.Any = None) -> None:
-        # No child streams, and partition keys (``_pa_window_*``, ``resource``) are already
-        # fields of every record: nothing to do per record.
-        return
-
-    def _increment_stream_state(self, latest_record: dict, *, context: t.Any = None) -> None:
-        # Bookmarks move per page instead (``advance_bookmark``): state is only written at
-        # page boundaries, after the page's ledger row, so per-record updates are wasted.
-        return
+            self.tap.stream_failed(self, exc)
 
     def advance_bookmark(self, context: t.Any, value: str | None) -> None:
         """Move the bookmark to ``value`` (an emitted record's updated_at), never back."""
@@ -154,23 +106,8 @@ class PartnerStream(RESTStream[str | None]):
             state["replication_key_value"] = value
             self.state_manager.is_flushed = False
 
-    _direct_write: bool | None = None  # decided once per listing
-    _deselect_cached: bool | None = None
-    _deselect_mask: t.Any = None
     _abandoned = threading.Event()  # replaced per listing by iter_pages
     _progress: Progress | None = None
-
-    @property
-    def _deselects_properties(self) -> bool:
-        mask = self.mask
-        if self._deselect_mask is not mask:
-            self._deselect_mask = mask
-            self._deselect_cached = any(breadcrumb and not selected
-                                        for breadcrumb, selected in mask.items())
-        return self._deselect_cached
-
-    def get_new_paginator(self) -> CursorPaginator:
-        return CursorPaginator()
 
     def get_replication_key_signpost(self, context: t.Any = None) -> None:
         # The SDK caps bookmarks at the *local* clock; the vendor's clock is what matters
@@ -182,7 +119,7 @@ class PartnerStream(RESTStream[str | None]):
     def fetch_page(self, params: dict[str, t.Any], *, context: t.Any, cursor: str | None,
                    window_start: str | None, window_end: str | None) -> Page:
         """GET one page; transient failures are retried on the same cursor."""
-        tap = self._tap
+        tap = self.tap
         config = self.config
         max_retries = int(config.get("max_retries", 8))
         max_seconds = float(config.get("max_retry_seconds", 900))
@@ -249,15 +186,14 @@ class PartnerStream(RESTStream[str | None]):
                         cursor: str | None, window_start: str | None,
                         window_end: str | None, after_401: bool) -> Page | str:
         """A whole page, or the retry cause; raises on fatal answers."""
-        tap = self._tap
+        tap = self.tap
         headers = response.headers
         server_epoch = tap.clock.observe(headers.get("Date"))
         status = response.status_code
         if status != 429:
             # A 429's Remaining is 0 until the window's end; its Retry-After governs.
             tap.limiter.observe(headers, server_epoch)
-        self._write_request_duration_log(
-            endpoint=self.path, response=response, context=None, extra_tags=None)
+        self.log_request_duration(response)
         request_id = headers.get("X-Request-Id")
         if status == 200:
             try:
@@ -322,12 +258,10 @@ class PartnerStream(RESTStream[str | None]):
         """Every page of ``[window_start, window_end)``; a refused cursor restarts the
         listing at the last safe point (the last completed page's ``updated_at``)."""
         size = page_size or int(self.config.get("page_size", 5000))
-        # Selection is settled by now: look at it once per listing (every partition).
-        self._deselect_cached = self._deselect_mask = None
-        self._direct_write = None
+        self.reset_record_path()
         since = window_start
         safe_point = window_start
-        paginator = self.get_new_paginator()
+        paginator = CursorPaginator()
         page_number = 0
         restarts = 0
         # While the records of page N are processed, page N+1 is already being fetched:
@@ -371,7 +305,7 @@ class PartnerStream(RESTStream[str | None]):
                         since = safe_point
                         if on_restart:
                             on_restart(safe_point)
-                        paginator = self.get_new_paginator()
+                        paginator = CursorPaginator()
                         pending = request(None, since)
                         continue
                     paginator.advance_page(page)
@@ -404,7 +338,7 @@ class PartnerStream(RESTStream[str | None]):
                 self.log("Window [%s, %s) already complete; skipped", start, end)
                 return None
         else:
-            start = self._tap.start_date
+            start = self.tap.start_date
             end = None
         if bookmark:
             resume = format_ts(parse_ts(bookmark) - overlap)

@@ -40,7 +40,7 @@ class IdSnapshotsStream(PartnerStream):
         return [{"resource": resource} for resource in DELETABLE_RESOURCES]
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self._tap
+        tap = self.tap
         resource = context["resource"]
         stats = self.stats
         stats.start()

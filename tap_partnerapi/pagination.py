@@ -2,18 +2,16 @@
 
 The SDK's ``JSONPathPaginator`` decodes the response body a second time to find the next
 token; on 5,000-record pages that doubles the JSON work. Here the page is decoded once (in
-``client.py``), checked, and the paginator reads the cursor from the decoded page.
+``client.py``), checked, and the paginator reads the cursor from the decoded page. The
+listing loop is the tap's own (``PartnerStream.iter_pages``: prefetch, retries, cursor
+restarts), so the paginator is too: the SDK's ``BaseAPIPaginator`` only advances from an
+HTTP response.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing as t
-
-from singer_sdk.pagination import BaseAPIPaginator
-
-if t.TYPE_CHECKING:
-    import requests
 
 
 @dataclasses.dataclass(slots=True)
@@ -36,24 +34,23 @@ class Page:
         return not self.next_cursor
 
 
-class CursorPaginator(BaseAPIPaginator[str | None]):
-    """Follows ``next_cursor`` of already-decoded pages (``response.page``)."""
+class CursorPaginator:
+    """Follows ``next_cursor`` of checked pages; refuses a cursor that repeats."""
+
+    __slots__ = ("count", "current_value", "finished")
 
     def __init__(self) -> None:
-        super().__init__(None)
-
-    def get_next(self, response: requests.Response) -> str | None:
-        page: Page = response.page  # type: ignore[attr-defined]
-        return page.next_cursor
+        self.current_value: str | None = None
+        self.count = 0
+        self.finished = False
 
     def advance_page(self, page: Page) -> None:
-        """Advance from a decoded page without touching the HTTP response."""
-        self._page_count += 1
+        self.count += 1
         if not page.next_cursor:
-            self._finished = True
+            self.finished = True
             return
-        if page.next_cursor == self._value:
+        if page.next_cursor == self.current_value:
             # The same cursor twice would loop forever; the SDK's paginators refuse it too.
             msg = f"Loop detected in pagination: cursor {page.next_cursor!r} repeated"
             raise RuntimeError(msg)
-        self._value = page.next_cursor
+        self.current_value = page.next_cursor

@@ -22,9 +22,9 @@ import math
 import re
 import typing as t
 
-from singer_sdk import Stream
 from singer_sdk import typing as th
 
+from tap_partnerapi.sdk_hooks import StreamAccess
 from tap_partnerapi.settlement_files import FolderStore, S3Store, open_store
 from tap_partnerapi.settlement_parse import (
     BadDrop,
@@ -72,7 +72,7 @@ _MANIFEST = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})/([^/]+)/(\d+)/manifest\.json$")
 _DROP_DIR = re.compile(r"^dt=\d{4}-\d{2}-\d{2}/[^/]+/\d+/")
 
 
-class SettlementsStream(Stream):
+class SettlementsStream(StreamAccess):
     """One record per settlement line of every complete, intact drop not read before."""
 
     name = "settlements"
@@ -92,7 +92,7 @@ class SettlementsStream(Stream):
             self.logger.warning("settlements_location %s does not exist (yet): nothing to "
                                 "read", location)
             return
-        tap = self._tap
+        tap = self.tap
         stats = tap.stats_for(self.name)
         stats.start()
         try:
@@ -104,7 +104,7 @@ class SettlementsStream(Stream):
             stats.finish()
 
     def _read(self, store: FolderStore | S3Store, location: str) -> Iterator[dict[str, t.Any]]:
-        tap, state = self._tap, self.stream_state
+        tap, state = self.tap, self.stream_state
         seen: dict[str, dict[str, t.Any]] = state.setdefault("drops", {})
         under = f"{tap.environment}/settlements/"
         floor = self._floor(state)
@@ -151,7 +151,7 @@ class SettlementsStream(Stream):
             hours = float(self.config.get("settlements_lookback_hours", 96))
             days = math.ceil(hours / 24)
             return (dt.date.fromisoformat(newest) - dt.timedelta(days=days)).isoformat()
-        start = self._tap.start_date
+        start = self.tap.start_date
         return start[:10] if start else None
 
     def _prune(self, state: dict[str, t.Any]) -> None:
@@ -163,7 +163,7 @@ class SettlementsStream(Stream):
     def _drop(self, store: FolderStore | S3Store, manifest_key: str, payout_id: str,
               seq: int) -> list[dict[str, t.Any]]:
         """Every line of one drop, or :class:`BadDrop` - never part of it."""
-        tap = self._tap
+        tap = self.tap
         manifest_obj = store.read(store.key(manifest_key))
         manifest = parse_manifest(manifest_obj.key, manifest_obj.data,
                                   environment=tap.environment, payout_id=payout_id, seq=seq)
@@ -205,7 +205,7 @@ class SettlementsStream(Stream):
     def _quarantine(self, store: FolderStore | S3Store, manifest_key: str, payout_id: str,
                     seq: int, bad: BadDrop) -> None:
         """The drop is not loaded; the bad object and why go to ``quarantine``."""
-        tap = self._tap
+        tap = self.tap
         tap.stats_for(self.name).quarantined += 1
         self.logger.error("settlements: drop %s seq %d not loaded (quarantined): %s",
                           payout_id, seq, bad)

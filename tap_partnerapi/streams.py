@@ -41,10 +41,10 @@ class ResourceStream(BatchedCommits, PartnerStream):
     @property
     def partitions(self) -> list[dict] | None:
         """With ``end_date``, one partition (own bookmark) per ``partition_days``."""
-        return self._tap.window_partitions()
+        return self.tap.window_partitions()
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self._tap
+        tap = self.tap
         stats = self.stats
         stats.start()
         window = self.window_for(context)
@@ -80,7 +80,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
         the vendor's object as received. Per-page facts are not repeated on every record
         (bytes per event, issue 16): the ledger row named by ``_pa_request_id`` holds the
         run id, the reception time (``completed_at``), the cursor and the window."""
-        tap = self._tap
+        tap = self.tap
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
@@ -126,13 +126,13 @@ class ResourceStream(BatchedCommits, PartnerStream):
     def _commit_page(self, context: t.Any, newest: str | None,
                      ledger_row: dict[str, t.Any]) -> None:
         self.advance_bookmark(context, newest)
-        self._tap.audit("coverage_ledger").emit(ledger_row)
-        self._write_state_message()
+        self.tap.audit("coverage_ledger").emit(ledger_row)
+        self.write_state()
 
     def _mark_window_done(self, context: dict, page: Page) -> None:
         """A closed window listed to its end is complete up to min(end, server now)."""
         self.advance_bookmark(context, min(context["_pa_window_end"], page.server_now))
-        self._write_state_message()
+        self.write_state()
 
 
 class CustomersStream(ResourceStream):

@@ -9,9 +9,7 @@ import typing as t
 import uuid
 from functools import cached_property
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from tap_partnerapi.audit import AuditStream
 from tap_partnerapi.auth import PartnerOAuthAuthenticator
@@ -25,8 +23,9 @@ from tap_partnerapi.clock import (
 from tap_partnerapi.errors import PartnerAPIError, TapUsageError
 from tap_partnerapi.idsets import IdSnapshotsStream
 from tap_partnerapi.pacing import PRIORITIES, RateLimiter
-from tap_partnerapi.preflight import check_selection, check_state, load_state
+from tap_partnerapi.preflight import check_selection, check_state
 from tap_partnerapi.schema import AUDIT_SCHEMAS
+from tap_partnerapi.sdk_hooks import TapHooks
 from tap_partnerapi.settlements import SettlementsStream
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
@@ -34,6 +33,8 @@ from tap_partnerapi.webhooks import WebhookNotificationsStream
 from tap_partnerapi.writer import PartnerWriter
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tap_partnerapi.drift import Verdict
     from tap_partnerapi.pagination import Page
     from tap_partnerapi.streams import ResourceStream
@@ -48,7 +49,7 @@ STREAM_FAILED_EXIT_CODE = 4
 ENVIRONMENTS = ("production", "sandbox")
 
 
-class TapPartnerAPI(Tap):
+class TapPartnerAPI(TapHooks):
     """Singer tap for the Partner API."""
 
     name = "tap-partnerapi"
@@ -145,12 +146,9 @@ class TapPartnerAPI(Tap):
                                 "quarantined records (all streams still complete)."),
     ).to_dict()
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        errors = super()._validate_config(raise_errors=False)
-        errors += _semantic_errors(self._config)
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
-        return errors
+    @staticmethod
+    def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+        return _semantic_errors(config)
 
     # -- process-wide services -----------------------------------------------------------
 
@@ -307,24 +305,11 @@ class TapPartnerAPI(Tap):
         return sum(stats.quarantined for stats in self._stats.values())
 
     @classmethod
-    def invoke(cls, *, about: bool = False, about_format: str | None = None,
-               config: t.Any = None, state: t.IO[str] | None = None,
-               catalog: t.IO[str] | None = None) -> None:
-        """As the SDK's, plus one clear line for known errors (the traceback only at DEBUG)
-        and the exit statuses of docs/tap.md."""
-        from singer_sdk.helpers._util import load_json
-        from singer_sdk.plugin_base import _ConfigInput
-
-        super(Tap, cls).invoke(about=about, about_format=about_format)
-        cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
+    def run_invoked(cls, build: Callable[[], TapHooks]) -> None:
+        """The CLI's run (``TapHooks.invoke``), plus one clear line for known errors (the
+        traceback only at DEBUG) and the exit statuses of docs/tap.md."""
         try:
-            source = None if state is None else getattr(state, "name", None)
-            tap = cls(config=config.config,
-                      state=None if state is None else load_state(state.read(), source),
-                      catalog=None if catalog is None else load_json(catalog.read()),
-                      parse_env_config=config.parse_env, validate_config=True)
-            tap.state_source = source
+            tap = t.cast("TapPartnerAPI", build())
             tap.sync_all()
         except (PartnerAPIError, TapUsageError) as exc:
             cls.logger.error("%s", exc)

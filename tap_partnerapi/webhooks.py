@@ -16,12 +16,11 @@ import hashlib
 import json
 import typing as t
 
-from singer_sdk import Stream
-
 from partnerapi_webhooks import reader
 from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
 from tap_partnerapi.schema import RESOURCE_PROPERTIES, WEBHOOK_KEYS, WEBHOOK_SCHEMA
+from tap_partnerapi.sdk_hooks import StreamAccess
 from tap_partnerapi.versions import version_of
 
 if t.TYPE_CHECKING:
@@ -35,7 +34,7 @@ class UnreadableDocument(ValueError):
     """A landed file that is not a document this tap understands (kept in quarantine)."""
 
 
-class WebhookNotificationsStream(Stream):
+class WebhookNotificationsStream(StreamAccess):
     """One record per landed notification, with the pushed record version as ``_pa_raw``."""
 
     name = "webhook_notifications"
@@ -53,7 +52,7 @@ class WebhookNotificationsStream(Stream):
         self._warned = 0
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self._tap
+        tap = self.tap
         landing = self.config.get("webhooks_landing")
         if not landing:
             self.logger.info("webhooks_landing is not set: no webhook notifications to read")
@@ -95,7 +94,7 @@ class WebhookNotificationsStream(Stream):
 
     def record_of(self, text: str, key: str) -> dict[str, t.Any]:
         """The raw row of one landed document; raises :class:`UnreadableDocument`."""
-        tap = self._tap
+        tap = self.tap
         try:
             doc = json.loads(text)
             notification = json.loads(doc["raw_body"])
@@ -156,7 +155,7 @@ class WebhookNotificationsStream(Stream):
 
     def _quarantine(self, key: str, text: str, reason: str) -> None:
         """A landed file we cannot read is kept, whole, in ``quarantine``: never dropped."""
-        tap = self._tap
+        tap = self.tap
         stats = tap.stats_for(self.name)
         stats.quarantined += 1
         self.logger.error("Landed file %s quarantined: %s", key, reason)

@@ -21,7 +21,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
 if t.TYPE_CHECKING:
-    from singer_sdk.streams import Stream
+    from tap_partnerapi.sdk_hooks import FastRecordPath
 
 
 class PartnerWriter(MsgSpecWriter):
@@ -31,20 +31,20 @@ class PartnerWriter(MsgSpecWriter):
             sys.stdout.flush()
 
 
-def can_write_directly(stream: Stream) -> bool:
+def can_write_directly(stream: FastRecordPath) -> bool:
     """The tap's own writer, the identity map (no stream map, no flattening) and every
     property selected: the SDK path would write the record as it is."""
     maps = stream.stream_maps
-    return (type(stream._tap.message_writer) is PartnerWriter and len(maps) == 1
+    return (type(stream.tap.message_writer) is PartnerWriter and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == stream.name and not maps[0].flattening_enabled
-            and not stream._deselects_properties)  # type: ignore[attr-defined]
+            and not stream.deselects_properties)
 
 
 def write_direct(stream: str, record: dict[str, t.Any], version: int | None) -> None:
     """One RECORD line: the dict ``RecordMessage.to_dict`` builds (no ``time_extracted``,
-    as ``PartnerStream._generate_record_messages``), through the same encoder and buffer as
-    ``PartnerWriter``."""
+    as ``sdk_hooks.FastRecordPath._generate_record_messages``), through the same encoder
+    and buffer as ``PartnerWriter``."""
     message: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
     if version is not None:
         message["version"] = version

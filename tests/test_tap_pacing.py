@@ -35,7 +35,7 @@ def test_budget_kept_and_no_429_with_another_client_on_the_key(sandbox):
     tap = TapPartnerAPI(config=tap_config(sb, page_size=60, requests_per_minute=BUDGET),
                         message_writer=CapturingWriter())
     sent: list[float] = []
-    sessions = [tap.authenticator._session, tap.streams["invoices"].requests_session]
+    sessions = [tap.authenticator.token_session, tap.streams["invoices"].requests_session]
     for session in sessions:
         session.hooks["response"].append(lambda r, *a, **k: sent.append(time.monotonic()))
     records = list(tap.streams["invoices"].get_records(None))
