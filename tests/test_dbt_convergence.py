@@ -143,7 +143,7 @@ def test_an_incremental_run_reads_the_delta_and_the_overlap_only(base: Warehouse
     # A record loaded a day ago, then edited in place in raw without a new load stamp: in no
     # later delta. A run that re-read all of raw (or this key) would show "void"; a sliced
     # one keeps "paid". (The rest of the fixture was loaded minutes before the marts were
-    # built: inside the overlap, so re-read.)
+    # built: inside a 15-minute overlap, so re-read.)
     execute(wh.path, """update raw.invoices set _pa_raw = json_merge_patch(_pa_raw,
                         '{"status": "void"}'), _sdc_batched_at = _sdc_batched_at - interval 1 day
                         where id = 'in_3_0'""")
@@ -153,7 +153,8 @@ def test_an_incremental_run_reads_the_delta_and_the_overlap_only(base: Warehouse
                                 updated_at=ts(wh.now)), wh.now + timedelta(minutes=5))
     load(wh.path, run)
     # A version stamped 10 minutes before the mart's newest row: a loader that stamps when
-    # it batches and commits later (target-snowflake with add_record_metadata).
+    # it batches and commits later (target-snowflake with add_record_metadata), for which
+    # incremental_overlap_minutes is set (15 here; 0, the default, is exact for ours).
     newer = invoice("in_8_0", "cus_8_0", "sub_8_0", day4, status="uncollectible",
                     updated_at=ts(wh.now + timedelta(minutes=1)))
     execute(wh.path, f"""
@@ -162,7 +163,7 @@ def test_an_incremental_run_reads_the_delta_and_the_overlap_only(base: Warehouse
         select 'sandbox', 'in_8_0', 'v_in_8_0_late', '{newer["updated_at"]}', 'req_late',
                '{json.dumps(newer)}',
                (select max(_pa_loaded_at) - interval 10 minute from analytics.invoices)""")
-    build(wh)
+    build(wh, "--vars", "{incremental_overlap_minutes: 15}")
     status = dict(query(wh.path, "select id, status from analytics.invoices "
                                  "where id in ('in_3_0', 'in_4_0', 'in_8_0')"))
     assert status == {"in_3_0": "paid", "in_4_0": "void", "in_8_0": "uncollectible"}

@@ -7,12 +7,8 @@
 select {{ columns | join(', ') }}, count(*) as occurrences
 from {{ model }} as t
 {%- if delta %}
-where exists (
-    select 1 from {{ model }} as d
-    where {{ delta }}
-    {%- for c in columns %}
-      and d.{{ c }} = t.{{ c }}
-    {%- endfor %}
+where ({{ columns | join(', ') }}) in (
+    select {{ columns | join(', ') }} from {{ model }} as d where {{ delta }}
 )
 {%- endif %}
 group by {{ columns | join(', ') }}

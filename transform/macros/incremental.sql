@@ -34,10 +34,7 @@ where resource = '{{ resource }}'
 {#- Filter a relation (alias `s`) on the changed keys; a no-op on full builds. -#}
 {% macro only_changed(key_column) -%}
 {%- if is_incremental() %}
-where exists (
-    select 1 from changed as c
-    where c.environment = s.environment and c.key_id = s.{{ key_column }}
-)
+where (s.environment, s.{{ key_column }}) in (select environment, key_id from changed)
 {%- endif %}
 {%- endmacro %}
 

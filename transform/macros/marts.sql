@@ -57,7 +57,7 @@ ranked as (
             partition by v.environment, v.{{ qcol(id) }}
             order by v.updated_at desc, v._pa_version desc
         ) as version_rank
-    from ({{ staging_versions(resource, 'changed' if is_incremental() else none) }}) as v
+    from ({{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}) as v
 )
 
 select
@@ -98,7 +98,7 @@ versions as (
         lead(s.updated_at) over (
             partition by s.environment, s.{{ id }} order by s.updated_at, s._pa_version
         ) as valid_to
-    from ({{ staging_versions(resource, 'changed' if is_incremental() else none) }}) as s
+    from ({{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}) as s
 )
 
 select versions.*, valid_to is null as is_current

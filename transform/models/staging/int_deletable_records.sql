@@ -27,7 +27,7 @@ from (
         {{ changed_keys(resource) }}
     )
     {%- endif %}
-    {{ staging_versions(resource, 'changed' if is_incremental() else none) }}
+    {{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}
 ) as versions_{{ resource }}
 group by environment, id
 {%- endfor %}
