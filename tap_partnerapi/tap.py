@@ -121,7 +121,8 @@ class TapPartnerAPI(TapHooks):
                     description="Recent (id, version) keys remembered per stream to emit a "
                                 "version once per run (memory bound)."),
         th.Property("run_id", th.StringType,
-                    description="Id of this run, stamped as _pa_run_id. Default: a UUID4."),
+                    description="Id of this run, on every coverage ledger and audit row "
+                                "(staging's _pa_run_id). Default: a UUID4."),
         th.Property("summary_path", th.StringType,
                     description="File to which the per-stream run summary JSON lines are "
                                 "appended."),

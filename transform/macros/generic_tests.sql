@@ -1,16 +1,11 @@
 {#- dbt_utils would bring these, but `dbt deps` needs the package hub; they are small. -#}
 
-{#- In `test_scope: delta`, only the keys of the delta's rows are checked - against every
-    row of the table, so a delta row duplicating an old one is caught. -#}
+{#- In `test_scope: delta` (get_where_subquery) the delta's rows only: the merge on the
+    unique key keeps a new row from duplicating an old one, and build-full checks every
+    row daily. -#}
 {% test unique_combination(model, columns) %}
-{%- set delta = delta_filter(model, 'd.') %}
 select {{ columns | join(', ') }}, count(*) as occurrences
 from {{ model }} as t
-{%- if delta %}
-where ({{ columns | join(', ') }}) in (
-    select {{ columns | join(', ') }} from {{ model }} as d where {{ delta }}
-)
-{%- endif %}
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
@@ -34,13 +29,10 @@ select * from {{ model }}
     before the model's newest - what the last cycles merged; the daily sweep and the
     reconciliation run with `test_scope: full` and test every row. dbt renders a test's
     relation through this macro (dbt's documented override point for `where`; no alias, as
-    the tests alias their `model` themselves). A uniqueness
-    test is not narrowed here: it checks the delta's keys against the whole table itself. -#}
+    the tests alias their `model` themselves). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
-    {%- set delta = delta_filter(relation)
-        if not (model.test_metadata is defined
-                and model.test_metadata.name == 'unique_combination') else none -%}
+    {%- set delta = delta_filter(relation) -%}
     {%- set clauses = [where, delta] | select | list -%}
     {%- if clauses -%}
         {%- set filtered -%}
@@ -52,7 +44,7 @@ select * from {{ model }}
 {%- endmacro %}
 
 {#- The delta predicate on `relation` in `test_scope: delta`, else none. -#}
-{% macro delta_filter(relation, alias='') -%}
+{% macro delta_filter(relation) -%}
     {%- if var('test_scope', 'delta') != 'delta' or not execute -%}{{ return(none) }}{%- endif -%}
     {%- set found = adapter.get_relation(database=relation.database, schema=relation.schema,
                                          identifier=relation.identifier)
@@ -63,5 +55,5 @@ select * from {{ model }}
     {%- if '_pa_loaded_at' not in names -%}{{ return(none) }}{%- endif -%}
     {%- set since = dbt.dateadd('minute', -1 * var('test_delta_minutes'),
                                 'max(_pa_loaded_at)') -%}
-    {{ return(alias ~ '_pa_loaded_at >= (select ' ~ since ~ ' from ' ~ found ~ ')') }}
+    {{ return('_pa_loaded_at >= (select ' ~ since ~ ' from ' ~ found ~ ')') }}
 {%- endmacro %}

@@ -28,19 +28,27 @@
 {%- endmacro %}
 
 {#- Current state of one resource, merged on (environment, id): the latest version of each
-    key touched since the last run (incremental.sql), ranked over all the key's versions.
-    Deletable resources also re-merge every row whose delete flag changes, even without a
-    new raw version: every flagged key (int_delete_flags) and every key flagged in the mart
-    now, so a flag that is dropped (a stale notice, a snapshot that lists the id) or changes
-    source is merged too. -#}
-{% macro mart_current(resource, deletable=false) -%}
+    key touched since the last run (incremental.sql). With `history` (the resource's
+    `*_history` mart, built first) it is that key's `is_current` row there - the versions
+    are typed and ranked once, in the history mart; without, the key's versions are typed
+    and ranked here from raw. Deletable resources also re-merge every row whose delete flag
+    changes, even without a new raw version: every flagged key (int_delete_flags) and every
+    key flagged in the mart now, so a flag that is dropped (a stale notice, a snapshot that
+    lists the id) or changes source is merged too. -#}
+{% macro mart_current(resource, deletable=false, history=none) -%}
 {%- set id = resource_id(resource) -%}
 {{ config(unique_key=['environment', id]) }}
 -- depends_on: {{ ref('stg_' ~ resource) }}
 with
 {%- if is_incremental() %}
 changed as (
+    {%- if history %}
+    select environment, {{ qcol(id) }} as key_id
+    from {{ ref(history) }}
+    where _pa_loaded_at >= ({{ watermark() }})
+    {%- else %}
     {{ changed_keys(resource) }}
+    {%- endif %}
     {%- if deletable %}
     union
     select environment, id as key_id from {{ ref('int_delete_flags') }} where resource = '{{ resource }}'
@@ -50,30 +58,63 @@ changed as (
 ),
 {%- endif %}
 
-ranked as (
-    select
-        v.*,
-        row_number() over (
-            partition by v.environment, v.{{ qcol(id) }}
-            order by v.updated_at desc, v._pa_version desc
-        ) as version_rank
-    from ({{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}) as v
+current_versions as (
+    {%- if history %}
+    select h.environment, {{ mart_column_names(resource, 'h') }}
+    from {{ ref(history) }} as h
+    where h.is_current
+    {%- if is_incremental() %}
+      and (h.environment, h.{{ qcol(id) }}) in (select environment, key_id from changed)
+    {%- endif %}
+    {%- else %}
+    select s.environment, {{ mart_columns(resource) }}
+    from (
+        select
+            v.*,
+            row_number() over (
+                partition by v.environment, v.{{ qcol(id) }}
+                order by v.updated_at desc, v._pa_version desc
+            ) as version_rank
+        from ({{ staging_versions(resource, 'changed' if is_incremental() else none,
+                                  with_raw=false) }}) as v
+    ) as s
+    where s.version_rank = 1
+    {%- endif %}
 )
 
 select
-    s.environment,
-    {{ mart_columns(resource) }}
+    c.*
     {%- if deletable %},
     d.id is not null as is_deleted,
     d.deleted_detected_at,
     d.deleted_source
     {%- endif %}
-from ranked as s
+from current_versions as c
 {%- if deletable %}
 left join {{ ref('int_delete_flags') }} as d
-    on d.environment = s.environment and d.resource = '{{ resource }}' and d.id = s.{{ qcol(id) }}
+    on d.environment = c.environment and d.resource = '{{ resource }}' and d.id = c.{{ qcol(id) }}
 {%- endif %}
-where s.version_rank = 1
+{%- endmacro %}
+
+{#- The names of the columns mart_columns produces (a curated table's columns), each
+    prefixed with `alias`. -#}
+{% macro mart_column_names(resource, alias) -%}
+    {%- set names = [] -%}
+    {%- for column, type, pii in classified_fields(resource) -%}
+        {%- if pii == 'hashed' and column == 'address' -%}
+            {%- do names.extend(['address_hash', 'address_country']) -%}
+        {%- elif pii == 'hashed' -%}
+            {%- do names.append(qcol(column ~ '_hash')) -%}
+        {%- elif pii == 'clear' -%}
+            {%- do names.append(qcol(column)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for column, type in lineage_columns() -%}
+        {%- do names.append(column) -%}
+    {%- endfor -%}
+    {%- for name in names %}
+    {{ alias }}.{{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- One row per observed version with its validity interval: valid_to is the next

@@ -1,2 +1,2 @@
 -- invoices, current version per (environment, id).
-{{ mart_current('invoices') }}
+{{ mart_current('invoices', history='invoices_history') }}

@@ -1,2 +1,2 @@
 -- Payment lifecycle events, current version of each event (events are updated in place).
-{{ mart_current('events') }}
+{{ mart_current('events', history='payment_events_history') }}

@@ -1,2 +1,2 @@
 -- payments, current version per (environment, id).
-{{ mart_current('payments') }}
+{{ mart_current('payments', history='payments_history') }}

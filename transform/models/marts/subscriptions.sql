@@ -1,2 +1,2 @@
 -- subscriptions, current version per (environment, id).
-{{ mart_current('subscriptions') }}
+{{ mart_current('subscriptions', history='subscriptions_history') }}
