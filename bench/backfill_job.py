@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="large")
     parser.add_argument("--workdir", type=Path, default=ROOT / "output" / "bench-backfill-job")
     args = parser.parse_args(argv)
-    result = measure(args.scale, args.workdir / args.scale)
+    result = measure(args.scale, args.workdir.resolve() / args.scale)
     print(json.dumps(result), file=sys.stderr)
     print(table(result))
     return 0

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = []
     for scale in args.scales.split(","):
-        result = measure(scale, args.workdir / scale, args.hours)
+        result = measure(scale, args.workdir.resolve() / scale, args.hours)
         print(json.dumps(result), file=sys.stderr)
         results.append(result)
     print(table(results))
