@@ -14,26 +14,17 @@ RSS of each kind of process of the run's tree.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, SandboxProcess
-from bench.cycle import _env
-from bench.cycle_scale import _meltano_run, _records
+from bench.common import ROOT
+from bench.cycle_scale import _meltano_run, _records, whole_sandbox
 
 
 def measure(scale: str, workdir: Path) -> dict[str, Any]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    with SandboxProcess(workdir / "sandbox.log", scale=scale, seed=3,
-                        startup_timeout=900) as sb:
-        now = dt.datetime.fromisoformat(sb.admin("GET", "/_sandbox/clock")["now"]
-                                        .replace("Z", "+00:00"))
-        start = (now - dt.timedelta(days=3650)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        env = _env(workdir, sb.url, start)
-        env["TAP_PARTNERAPI__BACKFILL_START_DATE"] = start
+    with whole_sandbox(scale, workdir) as (_, env):
         job = _meltano_run(env, workdir / "backfill.log", "backfill")
     records = _records(workdir / "summary.jsonl")
     blocks = _block_seconds(workdir / "backfill.log")

@@ -16,12 +16,14 @@ warehouse's cycle over the medium's is ~1, not the ratio of their sizes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +105,10 @@ def _meltano_run(env: dict[str, str], log: Path, *blocks: str) -> dict[str, Any]
     return {"wall": wall, "split": split(wall, rows), "peak_rss_mib": peak}
 
 
-def measure(scale: str, workdir: Path, hours: float = 1.0) -> dict[str, Any]:
+@contextlib.contextmanager
+def whole_sandbox(scale: str, workdir: Path) -> Iterator[tuple[SandboxProcess, dict[str, str]]]:
+    """A sandbox of ``scale`` (seed 3, faults off) and the environment of an isolated
+    Meltano project whose tap reads everything it holds (start date ten years back)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with SandboxProcess(workdir / "sandbox.log", scale=scale, seed=3,
                         startup_timeout=900) as sb:
@@ -111,6 +116,12 @@ def measure(scale: str, workdir: Path, hours: float = 1.0) -> dict[str, Any]:
                                         .replace("Z", "+00:00"))
         start = (now - dt.timedelta(days=3650)).strftime("%Y-%m-%dT%H:%M:%SZ")
         env = _env(workdir, sb.url, start)
+        env["TAP_PARTNERAPI__BACKFILL_START_DATE"] = start
+        yield sb, env
+
+
+def measure(scale: str, workdir: Path, hours: float = 1.0) -> dict[str, Any]:
+    with whole_sandbox(scale, workdir) as (sb, env):
         first = _meltano_run(env, workdir / "first.log", "incremental")
         records_first = _records(workdir / "summary.jsonl")
         sb.admin("POST", "/_sandbox/config", {"activity": ACTIVITY[scale]})

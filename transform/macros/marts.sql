@@ -69,12 +69,7 @@ current_versions as (
     {%- else %}
     select s.environment, {{ mart_columns(resource) }}
     from (
-        select
-            v.*,
-            row_number() over (
-                partition by v.environment, v.{{ qcol(id) }}
-                order by v.updated_at desc, v._pa_version desc
-            ) as version_rank
+        select v.*, {{ version_rank(resource, 'v') }} as version_rank
         from ({{ staging_versions(resource, 'changed' if is_incremental() else none,
                                   with_raw=false) }}) as v
     ) as s

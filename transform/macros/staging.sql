@@ -54,7 +54,8 @@ select
     cast(r._sdc_batched_at as timestamp) as _pa_loaded_at,
     {{ as_json('r._pa_raw') }} as _pa_raw
 from {{ source('raw', resource) }} as r
-left join {{ source('raw', 'coverage_ledger') }} as l
+left join {{ raw_or_empty('coverage_ledger', ['environment', 'stream', 'request_id', 'run_id',
+                                              'completed_at']) }} as l
     on l.environment = r.environment and l.stream = '{{ resource }}'
     and l.request_id = r._pa_request_id
 {%- if keys %}
@@ -119,14 +120,8 @@ where copy_rank = 1
     vendor can rewrite a record without moving updated_at) is broken by the version hash,
     never by load order, so every rebuild and every incremental run picks the same row. -#}
 {% macro staging_latest(resource) -%}
-{%- set id = resource_id(resource) -%}
 with ranked as (
-    select
-        v.*,
-        row_number() over (
-            partition by v.environment, v.{{ qcol(id) }}
-            order by v.updated_at desc, v._pa_version desc
-        ) as version_rank
+    select v.*, {{ version_rank(resource, 'v') }} as version_rank
     from {{ ref('stg_' ~ resource ~ '_versions') }} as v
 )
 select
@@ -140,6 +135,15 @@ select
     _pa_raw
 from ranked
 where version_rank = 1
+{%- endmacro %}
+
+{#- 1 for the latest version of each (environment, id) of `alias`: the rule above, in one
+    place for the staging views and the marts. -#}
+{% macro version_rank(resource, alias) -%}
+    row_number() over (
+        partition by {{ alias }}.environment, {{ alias }}.{{ qcol(resource_id(resource)) }}
+        order by {{ alias }}.updated_at desc, {{ alias }}._pa_version desc
+    )
 {%- endmacro %}
 
 {#- An audit table the tap creates only once its stream was selected (id snapshots come
