@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT
-from bench.cycle_scale import _meltano_run, _records, whole_sandbox
+from bench.cycle_scale import _meltano_run, _records, log_rows, whole_sandbox
 
 
 def measure(scale: str, workdir: Path) -> dict[str, Any]:
@@ -35,15 +35,8 @@ def measure(scale: str, workdir: Path) -> dict[str, Any]:
 
 
 def _block_seconds(log: Path) -> list[float]:
-    out = []
-    for line in log.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and row.get("event") == "Block run completed":
-            out.append(float(row["duration_seconds"]))
-    return out
+    return [float(row["duration_seconds"]) for row in log_rows(log)
+            if row.get("event") == "Block run completed"]
 
 
 def table(r: dict[str, Any]) -> str:

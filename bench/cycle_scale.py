@@ -94,6 +94,11 @@ def _meltano_run(env: dict[str, str], log: Path, *blocks: str) -> dict[str, Any]
     peak = rss.stop()
     if code:
         raise RuntimeError(f"meltano run {' '.join(blocks)} exited {code}; see {log}")
+    return {"wall": wall, "split": split(wall, log_rows(log)), "peak_rss_mib": peak}
+
+
+def log_rows(log: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a ``meltano --log-format=json`` log (other lines skipped)."""
     rows = []
     for line in log.read_text().splitlines():
         try:
@@ -102,7 +107,7 @@ def _meltano_run(env: dict[str, str], log: Path, *blocks: str) -> dict[str, Any]
             continue
         if isinstance(row, dict):
             rows.append(row)
-    return {"wall": wall, "split": split(wall, rows), "peak_rss_mib": peak}
+    return rows
 
 
 @contextlib.contextmanager
