@@ -48,7 +48,8 @@ MARTS: dict[str, tuple[str, str, bool, str | None]] = {
 }
 PII_SALT = "partnerapi-dev-salt"  # transform/macros/pii.sql: the local targets' fallback
 LINEAGE_OR_FLAGS = {"environment", "_pa_version", "_pa_run_id", "_pa_request_id", "_pa_loaded_at",
-                    "_pa_extracted_at", "_pa_cursor", "_pa_window_start", "_pa_window_end",
+                    "_pa_extracted_at", "_pa_transformed_at", "_pa_cursor", "_pa_window_start",
+                    "_pa_window_end",
                     "is_deleted", "deleted_detected_at", "deleted_source", "address_country"}
 MAX_EXAMPLES = 5
 

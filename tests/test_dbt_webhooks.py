@@ -30,7 +30,8 @@ from dbt_fixtures import (
     ts,
 )
 
-LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at", "_pa_loaded_at")
+LINEAGE = ("_pa_run_id", "_pa_request_id", "_pa_extracted_at", "_pa_loaded_at",
+           "_pa_transformed_at")
 DELETE_NOTICE = "whk_del_cus_6_0"
 
 

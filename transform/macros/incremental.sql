@@ -13,13 +13,13 @@
 {%- set id = resource_id(resource) -%}
 select environment, {{ id }} as key_id
 from {{ source('raw', resource) }}
-where _sdc_batched_at >= ({{ watermark() }})
+where _sdc_batched_at > ({{ watermark() }})
 union
 select environment, object_id as key_id
 from {{ ref('stg_webhook_notifications') }}
 where resource = '{{ resource }}'
   and object_id is not null
-  and _pa_loaded_at >= ({{ watermark() }})
+  and _pa_loaded_at > ({{ watermark() }})
 {%- endmacro %}
 
 {#- The model's newest `_pa_loaded_at` minus the overlap (1900 for an empty model, or one
@@ -29,6 +29,13 @@ where resource = '{{ resource }}'
         {{ dbt.dateadd('minute', -1 * var('incremental_overlap_minutes'), 'max(_pa_loaded_at)') }},
         cast('1900-01-01 00:00:00' as timestamp))
     from {{ this }}
+{%- endmacro %}
+
+{#- When this dbt invocation started, in UTC like the load stamps: every incremental model
+    writes it as `_pa_transformed_at` on the rows it merges - the curated row's own lineage
+    (which run wrote it), and what the cycle's data tests read (generic_tests.sql). -#}
+{% macro transformed_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
 {#- Filter a relation (alias `s`) on the changed keys; a no-op on full builds. -#}

@@ -45,7 +45,7 @@ changed as (
     {%- if history %}
     select environment, {{ qcol(id) }} as key_id
     from {{ ref(history) }}
-    where _pa_loaded_at >= ({{ watermark() }})
+    where _pa_loaded_at > ({{ watermark() }})
     {%- else %}
     {{ changed_keys(resource) }}
     {%- endif %}
@@ -78,12 +78,13 @@ current_versions as (
 )
 
 select
-    c.*
-    {%- if deletable %},
+    c.*,
+    {%- if deletable %}
     d.id is not null as is_deleted,
     d.deleted_detected_at,
-    d.deleted_source
+    d.deleted_source,
     {%- endif %}
+    {{ transformed_at() }} as _pa_transformed_at
 from current_versions as c
 {%- if deletable %}
 left join {{ ref('int_delete_flags') }} as d
@@ -137,7 +138,7 @@ versions as (
     from ({{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}) as s
 )
 
-select versions.*, valid_to is null as is_current
+select versions.*, valid_to is null as is_current, {{ transformed_at() }} as _pa_transformed_at
 from versions
 {%- endmacro %}
 

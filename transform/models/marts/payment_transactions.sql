@@ -13,7 +13,7 @@ with
 changed as (
     select distinct environment, transaction_id as key_id
     from {{ ref('payment_events') }}
-    where _pa_loaded_at >= ({{ watermark() }})
+    where _pa_loaded_at > ({{ watermark() }})
 ),
 {%- endif %}
 
@@ -100,7 +100,8 @@ select
     t.event_count,
     t.last_event_updated_at,
     t._pa_extracted_at,
-    t._pa_loaded_at
+    t._pa_loaded_at,
+    {{ transformed_at() }} as _pa_transformed_at
 from pivoted as p
 inner join event_totals as t
     on t.environment = p.environment and t.transaction_id = p.transaction_id

@@ -24,7 +24,7 @@ latest as (
     group by s.environment, s.payout_id
 )
 
-select s.*
+select s.*, {{ transformed_at() }} as _pa_transformed_at
 from {{ ref('stg_settlements') }} as s
 inner join latest as l
     on l.environment = s.environment and l.payout_id = s.payout_id and l.seq = s.seq

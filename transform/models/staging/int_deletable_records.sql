@@ -5,7 +5,8 @@
 -- from here. A table kept incrementally like the marts (incremental.sql): a run re-derives
 -- only the keys touched since its watermark, from all their versions.
 {{ config(materialized='incremental', unique_key=['resource', 'environment', 'id'],
-          incremental_strategy=('delete+insert' if target.name == 'fakesnow' else 'merge'),
+          incremental_strategy=('merge' if target.type == 'snowflake' and target.name != 'fakesnow'
+                                else 'delete+insert'),
           tmp_relation_type=('transient' if target.name == 'fakesnow' else 'view'),
           on_schema_change='append_new_columns') }}
 -- depends_on: {{ ref('stg_webhook_notifications') }}
@@ -20,7 +21,8 @@ select
     max(updated_at) as updated_at,
     min(case when coalesce(_pa_request_id, '') like 'webhook:%' then null
              else _pa_extracted_at end) as first_polled_at,
-    max(_pa_loaded_at) as _pa_loaded_at
+    max(_pa_loaded_at) as _pa_loaded_at,
+    {{ transformed_at() }} as _pa_transformed_at
 from (
     {%- if is_incremental() %}
     with changed as (
