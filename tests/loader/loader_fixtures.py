@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
-from meltano_fixtures import own_sys_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.meltano_fixtures import own_sys_dir
+
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = Path(sys.executable).with_name("meltano")
 LOADER = "target-duckdb-bulk"
 LOADER_BIN = ROOT / ".meltano" / "loaders" / LOADER / "venv" / "bin" / LOADER
@@ -159,9 +159,3 @@ def table(db: Path, name: str) -> list[tuple]:
     two loads of the same rows differ there by design; test_loader checks it), in key
     order."""
     return rows(db, f"SELECT * EXCLUDE (_sdc_batched_at) FROM raw.{name} ORDER BY ALL")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def loader_installed() -> None:
-    if not LOADER_BIN.exists():
-        pytest.fail("target-duckdb-bulk is not installed: run `make test` (meltano install)")

@@ -12,14 +12,14 @@ import json
 import subprocess
 
 import pytest
-from loader_fixtures import (  # loader_installed: an autouse fixture
+
+from tests.loader.loader_fixtures import (
     LOADER_BIN,
     SCHEMA_V1,
     SCHEMA_V2,
     load_direct,
     load_via_meltano,
     loader_config,
-    loader_installed,  # noqa: F401
     record_messages,
     record_v1,
     record_v2,
@@ -29,6 +29,8 @@ from loader_fixtures import (  # loader_installed: an autouse fixture
     state_message,
     table,
 )
+
+pytestmark = pytest.mark.usefixtures("loader_installed")
 
 BATCH = 10
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from loader_fixtures import (  # loader_installed: an autouse fixture
+from singer_sdk.contrib.batch_encoder_jsonl import JSONLinesBatcher
+from singer_sdk.helpers._batch import BatchConfig
+
+from tests.loader.loader_fixtures import (
     KEY,
     SCHEMA_V1,
     SCHEMA_V2,
     load_direct,
     load_via_meltano,
-    loader_installed,  # noqa: F401
     record_messages,
     record_v1,
     record_v2,
@@ -19,8 +21,8 @@ from loader_fixtures import (  # loader_installed: an autouse fixture
     schema_message,
     table,
 )
-from singer_sdk.contrib.batch_encoder_jsonl import JSONLinesBatcher
-from singer_sdk.helpers._batch import BatchConfig
+
+pytestmark = pytest.mark.usefixtures("loader_installed")
 
 N = 47
 

@@ -10,7 +10,8 @@ import subprocess
 import time
 
 import pytest
-from loader_fixtures import (
+
+from tests.loader.loader_fixtures import (
     LOADER_BIN,
     SCHEMA_V2,
     loader_config,

@@ -12,9 +12,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from tap_fixtures import run_tap, tap_config
+from tests.support.tap_fixtures import run_tap, tap_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGET_PYTHON = ROOT / ".meltano/loaders/target-snowflake/venv/bin/python"
 SCRIPT = ROOT / "scripts/verify_snowflake_batch.py"
 BACKFILL_BATCH = {"encoding": {"format": "jsonl", "compression": "gzip"}, "batch_size": 400}

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ops_fixtures import webhook_receiver
-
 from partnerapi_ops.alerts import Alert, AlertSink
+from tests.ops.ops_fixtures import webhook_receiver
 
 FRESH = Alert("freshness:sandbox", "freshness", "sandbox: invoices 42 min old", {"x": 1})
 GAP = Alert("coverage_gap:sandbox:events", "coverage_gap", "sandbox/events: 1 gap")

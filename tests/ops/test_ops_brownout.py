@@ -22,13 +22,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from meltano_fixtures import own_sys_dir
-from ops_fixtures import BrownoutGate, webhook_receiver
 from prometheus_client.parser import text_string_to_metric_families
 
 from partnerapi_ops.airflow_callbacks import resolve_run_failed, task_failure_callback
+from tests.ops.ops_fixtures import BrownoutGate, webhook_receiver
+from tests.support.meltano_fixtures import own_sys_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAX_RETRIES = 2  # the tap's per-page bound in this test
 DAG = "partnerapi_incremental"

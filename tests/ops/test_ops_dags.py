@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_fixtures import AIRFLOW_VENV, DAGS, ROOT, airflow, airflow_env, airflow_python
-from ops_fixtures import webhook_receiver as receiver_cm
+
+from tests.ops.ops_fixtures import AIRFLOW_VENV, DAGS, ROOT, airflow, airflow_env, airflow_python
+from tests.ops.ops_fixtures import webhook_receiver as receiver_cm
 
 if not (AIRFLOW_VENV / "bin" / "airflow").exists():
     pytest.skip(

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from ops_fixtures import webhook_receiver
 from prometheus_client.parser import text_string_to_metric_families
-from tap_fixtures import run_tap, tap_config
+
+from tests.ops.ops_fixtures import webhook_receiver
+from tests.support.tap_fixtures import run_tap, tap_config
 
 OPS = str(Path(sys.executable).with_name("partnerapi-ops"))
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

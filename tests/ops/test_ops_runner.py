@@ -21,11 +21,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from meltano_fixtures import ROOT, pipeline_env
 
 from partner_sandbox import Sandbox
 from partnerapi_ops.runner import SKIPPED_EXIT_CODE, lock_path
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES
+from tests.support.meltano_fixtures import ROOT, pipeline_env
 
 BIN = Path(sys.executable).parent
 MELTANO = str(BIN / "meltano")

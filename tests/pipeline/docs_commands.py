@@ -31,7 +31,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
     "meltano", "make", "partnerapi-ops", "partnerapi-webhooks", "partnerapi-sandbox",
     "tap-partnerapi", "python", "python3", "bash", "dbt", "uv",

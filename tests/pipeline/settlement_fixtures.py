@@ -11,7 +11,7 @@ import typing as t
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from dbt_fixtures import MELTANO, ROOT, dbt, meltano_env, query
+from tests.support.dbt_fixtures import MELTANO, ROOT, dbt, meltano_env, query
 
 SELECT = "stg_settlements+ payment_reconciliation+ +payments"
 LINE_COLUMNS = ("environment", "payout_id", "seq", "line_id", "transaction_id", "payment_id",

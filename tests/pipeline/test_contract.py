@@ -26,7 +26,7 @@ from tap_partnerapi.schema import (
     resource_schema,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
 PY_KIND = {"string": str, "timestamp": str, "integer": int, "boolean": bool, "object": dict,
            "array": list}
@@ -184,7 +184,7 @@ def test_the_sandbox_serves_added_fields_in_its_truth():
 
 def test_the_dbt_fixtures_build_raw_rows_of_the_tap_shape():
     """tests/dbt_fixtures.py declares the raw tables it loads with the tap's own schema."""
-    import dbt_fixtures
+    from tests.support import dbt_fixtures
 
     batch = dbt_fixtures.Batch(run_id="contract")
     payload = {"id": "pay_1", "updated_at": "2026-11-01T00:00:00.000000Z"}

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from docs_commands import ROOT, Check, DocCommand, all_commands, extract, plan_check
-from meltano_fixtures import own_sys_dir
+
+from tests.pipeline.docs_commands import ROOT, Check, DocCommand, all_commands, extract, plan_check
+from tests.support.meltano_fixtures import own_sys_dir
 
 PY = str(Path(sys.executable))
 

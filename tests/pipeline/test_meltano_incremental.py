@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from meltano_fixtures import pipeline_env
 
 from partner_sandbox import Sandbox
+from tests.support.meltano_fixtures import pipeline_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 RESOURCES = {
     "customers": "id",

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import duckdb
-from meltano_fixtures import pipeline_env
 
 from tap_partnerapi.schema import ID_FIELDS
+from tests.support.meltano_fixtures import pipeline_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 STATE_ID = "dev:tap-partnerapi-to-target-duckdb-bulk"
 

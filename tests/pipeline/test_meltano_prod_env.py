@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from meltano_fixtures import own_sys_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.meltano_fixtures import own_sys_dir
+
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 
 

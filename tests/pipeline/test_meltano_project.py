@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 import yaml
-from meltano_fixtures import own_sys_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.meltano_fixtures import own_sys_dir
+
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
 PLUGINS: list[dict[str, Any]] = [p for kind in PROJECT["plugins"].values() for p in kind]

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from meltano_fixtures import user_project
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.meltano_fixtures import user_project
+
+ROOT = Path(__file__).resolve().parents[2]
 UV = str(Path(sys.executable).with_name("uv"))
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 ALL_EXTRAS = ",".join(sorted(set(PYPROJECT["optional-dependencies"]) - {"dev"}))

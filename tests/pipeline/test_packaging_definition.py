@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from meltano_fixtures import user_project
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import plugin_definition  # noqa: E402 - scripts/ is not a package
+from scripts import plugin_definition  # scripts/: a namespace package on pytest's pythonpath
+from tests.support.meltano_fixtures import user_project
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PY = sys.executable
 SDK_SETTINGS = plugin_definition.sdk_settings()

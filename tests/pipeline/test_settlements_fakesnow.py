@@ -12,19 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import Batch, dbt, empty_audit_tables
-from settlement_fixtures import SELECT, _sql_ts
-from tap_fixtures import run_tap, tap_config
-from test_dbt_fakesnow import (
-    cell,
-    fakesnow_port,  # noqa: F401 - the fakesnow server fixture
-    raw_tables,
-    sf_type,
-    snowflake_sql,
-)
 
 from partner_sandbox import Sandbox
 from tap_partnerapi.settlements import SETTLEMENT_SCHEMA
+from tests.pipeline.settlement_fixtures import SELECT, _sql_ts
+from tests.support.dbt_fixtures import Batch, dbt, empty_audit_tables
+from tests.support.fakesnow import cell, raw_tables, sf_type, snowflake_sql
+from tests.support.tap_fixtures import run_tap, tap_config
 
 pytest.importorskip("pyarrow")
 
@@ -52,7 +46,7 @@ def _build(port: int, tmp_path: Path, scenario: dict[str, t.Any]) -> None:
 
 
 def test_settlement_models_on_the_snowflake_emulation(
-        fakesnow_port: int,  # noqa: F811
+        fakesnow_port: int,
         sandbox: t.Callable[..., Sandbox], tmp_path: Path) -> None:
     sb = sandbox(seed=21, scale="small", faults="off", environment="sandbox")
     exports = sb.settlements()

@@ -11,10 +11,9 @@ import subprocess
 import typing as t
 from pathlib import Path
 
-from dbt_fixtures import ROOT, ensure_installed, query
-from meltano_fixtures import pipeline_env
-
 from partner_sandbox import Sandbox
+from tests.support.dbt_fixtures import ROOT, ensure_installed, query
+from tests.support.meltano_fixtures import pipeline_env
 
 MELTANO = ROOT / ".venv" / "bin" / "meltano"
 

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import dbt, ensure_installed, query
-from settlement_fixtures import (
+
+from partner_sandbox import Sandbox
+from partner_sandbox.settlements import FORMATS
+from tests.pipeline.settlement_fixtures import (
     build,
     load_messages,
     moto_env,
@@ -23,10 +25,8 @@ from settlement_fixtures import (
     truth_lines,
     warehouse_lines,
 )
-from tap_fixtures import run_tap, tap_config
-
-from partner_sandbox import Sandbox
-from partner_sandbox.settlements import FORMATS
+from tests.support.dbt_fixtures import dbt, ensure_installed, query
+from tests.support.tap_fixtures import run_tap, tap_config
 
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto.server")

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from meltano_fixtures import own_sys_dir
 
 from tap_partnerapi.contract import RESOURCES
 from tap_partnerapi.drift import json_type
@@ -38,8 +37,9 @@ from tap_partnerapi.schema import (
     WEBHOOK_SCHEMA,
     resource_schema,
 )
+from tests.support.meltano_fixtures import own_sys_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MELTANO = ROOT / ".venv" / "bin" / "meltano"
 
 STREAMS: tuple[str, ...] = tuple(RESOURCES)  # the vendor's resources, contract order

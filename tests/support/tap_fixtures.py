@@ -139,7 +139,7 @@ def by_key(records: t.Iterable[dict[str, t.Any]], id_field: str = "id") -> dict:
     return out
 
 
-TARGET_DUCKDB = Path(__file__).resolve().parents[1] / ".meltano" / "loaders" / \
+TARGET_DUCKDB = Path(__file__).resolve().parents[2] / ".meltano" / "loaders" / \
     "target-duckdb-bulk" / "venv" / "bin" / "target-duckdb-bulk"
 
 

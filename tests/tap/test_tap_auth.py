@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tap_fixtures import CapturingWriter, run_tap, settle, tap_config
 
 from tap_partnerapi.errors import InvalidClientError, PartnerAPIError
 from tap_partnerapi.tap import TapPartnerAPI
+from tests.support.tap_fixtures import CapturingWriter, run_tap, settle, tap_config
 
 ALL = ["customers", "plans", "subscriptions", "invoices", "invoice_items", "payments",
        "refunds", "events"]

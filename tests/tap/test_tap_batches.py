@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tap_fixtures import TAP_BIN, _dump, run_tap, select, tap_config
+from tests.support.tap_fixtures import TAP_BIN, _dump, run_tap, select, tap_config
 
 STREAMS = ["invoices", "events", "coverage_ledger"]
 
@@ -131,7 +131,7 @@ def test_a_run_killed_between_files_converges_when_run_again(sandbox, tmp_path):
 
 
 def test_the_backfill_plugin_writes_batch_files_through_meltano(sandbox, tmp_path):
-    from meltano_fixtures import ROOT, pipeline_env
+    from tests.support.meltano_fixtures import ROOT, pipeline_env
 
     sb = sandbox(seed=14)
     env = pipeline_env(tmp_path, sb.url,

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tap_fixtures import TAP_BIN, select, tap_config
 
 from tap_partnerapi.pacing import RateLimiter
+from tests.support.tap_fixtures import TAP_BIN, select, tap_config
 
 R = 50  # requests per window
 W = 10.0  # window seconds

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from tap_fixtures import TAP_BIN
 
 from tap_partnerapi.tap import TapPartnerAPI
+from tests.support.tap_fixtures import TAP_BIN
 
 GOOD = {"api_url": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s",
         "environment": "sandbox"}
@@ -55,7 +55,7 @@ def test_about_and_discover():
 
 
 def test_a_deselected_property_is_not_emitted(sandbox):
-    from tap_fixtures import CapturingWriter, select, tap_config
+    from tests.support.tap_fixtures import CapturingWriter, select, tap_config
 
     sb = sandbox(seed=1)
     catalog = select(["customers"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tap_fixtures import run_cli, run_tap, tap_config
-
 from tap_partnerapi.drift import json_type
 from tap_partnerapi.tap import QUARANTINE_EXIT_CODE
+from tests.support.tap_fixtures import run_cli, run_tap, tap_config
 
 AUDIT = ["quarantine", "schema_drift"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tap_fixtures import run_cli, tap_config
 
 from tap_partnerapi.tap import FATAL_EXIT_CODE
+from tests.support.tap_fixtures import run_cli, tap_config
 
 
 def _errors(stderr: str) -> list[str]:

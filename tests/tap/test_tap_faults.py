@@ -8,9 +8,9 @@ and retried the fault - remove the handling and the data or the run breaks.
 from __future__ import annotations
 
 import pytest
-from tap_fixtures import CapturingWriter, by_key, run_tap, settle, tap_config
 
 from tap_partnerapi.tap import TapPartnerAPI
+from tests.support.tap_fixtures import CapturingWriter, by_key, run_tap, settle, tap_config
 
 STREAMS = ["invoices", "refunds"]
 ID_FIELD = {"events": "event_id"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_fixtures import run_cli, run_tap, tap_config
+from tests.support.tap_fixtures import run_cli, run_tap, tap_config
 
 ID_STREAMS = ["id_snapshots", "id_snapshot_runs"]
 

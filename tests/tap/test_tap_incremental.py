@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tap_fixtures import by_key, run_cli, run_tap, tap_config
-
 from tap_partnerapi.clock import format_ts, parse_ts
+from tests.support.tap_fixtures import by_key, run_cli, run_tap, tap_config
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tap_fixtures import run_cli, tap_config
-
 from tap_partnerapi.schema import ID_FIELDS
 from tap_partnerapi.tap import STREAM_FAILED_EXIT_CODE
+from tests.support.tap_fixtures import run_cli, tap_config
 
 RESOURCES = list(ID_FIELDS)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tap_fixtures import run_tap, tap_config
-
 from tap_partnerapi.ledger import find_gaps
+from tests.support.tap_fixtures import run_tap, tap_config
 
 STREAMS = ["invoices", "events", "coverage_ledger"]
 

@@ -9,9 +9,8 @@ import hashlib
 import json
 import subprocess
 
-from tap_fixtures import TAP_BIN, run_cli, select, tap_config
-
 from tap_partnerapi.clock import format_ts, parse_ts
+from tests.support.tap_fixtures import TAP_BIN, run_cli, select, tap_config
 
 # Per request, so they differ between two runs by design; everything else must not.
 PER_REQUEST = ("_pa_request_id",)

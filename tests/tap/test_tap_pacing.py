@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 
 import requests
-from tap_fixtures import CapturingWriter, tap_config
 
 from tap_partnerapi.pacing import WINDOW_SECONDS
 from tap_partnerapi.tap import TapPartnerAPI
+from tests.support.tap_fixtures import CapturingWriter, tap_config
 
 SERVER_LIMIT = 20
 BUDGET = 10

@@ -4,7 +4,8 @@ problem is one line naming where the state is, the stream, the key, the value an
 from __future__ import annotations
 
 import pytest
-from tap_fixtures import run_cli, tap_config
+
+from tests.support.tap_fixtures import run_cli, tap_config
 
 GOOD = "2026-01-01T00:00:00.000000Z"
 STREAMS = ["customers", "plans", "refunds"]

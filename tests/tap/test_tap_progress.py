@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tap_fixtures import run_cli, tap_config
-
 from tap_partnerapi.progress import LONG_WAIT_SECONDS, PROGRESS_SECONDS
+from tests.support.tap_fixtures import run_cli, tap_config
 
 PROGRESS = re.compile(r"Progress plans: (\d+) records, (\d+) pages, (\d+) records/s, waited "
                       r"([\d.]+)s on the rate budget and ([\d.]+)s on Retry-After")

@@ -8,13 +8,13 @@ import shutil
 import tempfile
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_fixtures import select
 
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import build_notification, encode
 from partnerapi_webhooks.landing import LocalLanding
 from partnerapi_webhooks.notification import build_document, landing_key, parse
 from tap_partnerapi.tap import TapPartnerAPI
+from tests.support.tap_fixtures import select
 
 # The SDK builds the test class at import time from a config, so the sandbox starts here.
 _SANDBOX = Sandbox(seed=11, scale="small").start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tap_fixtures import run_cli, tap_config
+from tests.support.tap_fixtures import run_cli, tap_config
 
 KEYS = {"run_id", "environment", "stream", "records", "versions_new", "versions_repeated",
         "pages", "retries", "http_429", "rate_limit_wait_seconds", "quarantined",

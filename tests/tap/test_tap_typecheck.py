@@ -4,9 +4,8 @@ enum value is additive: loaded and reported as drift."""
 
 from __future__ import annotations
 
-from tap_fixtures import run_cli, tap_config
-
 from tap_partnerapi.tap import QUARANTINE_EXIT_CODE
+from tests.support.tap_fixtures import run_cli, tap_config
 
 AUDIT = ["quarantine", "schema_drift", "coverage_ledger"]
 #: The issue's examples (payments) plus nested, array and nullable cases elsewhere.

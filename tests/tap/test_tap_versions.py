@@ -7,7 +7,8 @@ import json
 
 import duckdb
 import pytest
-from tap_fixtures import TARGET_DUCKDB, load_duckdb, run_tap, tap_config
+
+from tests.support.tap_fixtures import TARGET_DUCKDB, load_duckdb, run_tap, tap_config
 
 #: Raw row v2 (design.md, "Tap output"): exactly these keys, in this order. The run id and
 #: reception time are the coverage ledger's row of `_pa_request_id` (bytes per event).

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tap_fixtures import run_tap, tap_config
 
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import ChangeFeed, WebhookSender, build_notification
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess
+from tests.support.tap_fixtures import run_tap, tap_config
 
 STREAM = "webhook_notifications"
 SECRET = "whsec_test"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
-from dbt_fixtures import Warehouse, base_warehouse, copy_warehouse, dbt, execute, query
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
+from tests.support.dbt_fixtures import (
+    Warehouse,
+    copy_warehouse,
+    dbt,
+    execute,
+    query,
+)
 
 
 def test_build_runs_every_model_and_test(base: Warehouse, tmp_path: Path) -> None:

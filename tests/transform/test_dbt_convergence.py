@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import (
+
+from tests.support.dbt_fixtures import (
     Batch,
     Warehouse,
-    base_warehouse,
     copy_warehouse,
     customer,
     dbt,
@@ -46,11 +46,6 @@ def snapshot(path: Path, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]
 def build(wh: Warehouse, *args: str) -> None:
     result = dbt(wh.path, "build", *args)
     assert result.returncode == 0, result.output[-3000:]
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
 
 
 def test_loading_the_same_data_twice_leaves_marts_identical(base: Warehouse,

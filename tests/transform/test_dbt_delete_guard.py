@@ -14,10 +14,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from dbt_fixtures import (
+from tests.support.dbt_fixtures import (
     Warehouse,
-    base_warehouse,
     copy_warehouse,
     dbt,
     load,
@@ -28,11 +26,6 @@ from dbt_fixtures import (
 GUARD_TEST = "accepted_values_delete_guard_guard_status"
 HELD_TEST = "is_empty_held_back_deletes"
 AFFECTED = ("--select", "int_snapshot_missing+")
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
 
 
 def flagged(wh: Warehouse, table: str) -> list[str]:

@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from dbt_fixtures import (
+from tests.support.dbt_fixtures import (
     Warehouse,
-    base_warehouse,
     copy_warehouse,
     dbt,
     load,
@@ -22,11 +20,6 @@ from dbt_fixtures import (
 GUARD_TEST = "accepted_values_delete_guard_guard_status"
 # Everything a new snapshot can change: the evaluation, the guard and the deletable marts.
 AFFECTED = ("--select", "int_snapshot_missing+")
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
 
 
 def flagged(wh: Warehouse, table: str) -> list[tuple]:

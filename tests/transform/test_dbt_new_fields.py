@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import (
+
+from tests.support.dbt_fixtures import (
     Batch,
     Warehouse,
     base_warehouse,

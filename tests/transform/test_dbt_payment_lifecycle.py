@@ -7,7 +7,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dbt_fixtures import Batch, Warehouse, base_warehouse, copy_warehouse, dbt, event, load, query
+
+from tests.support.dbt_fixtures import (
+    Batch,
+    Warehouse,
+    base_warehouse,
+    copy_warehouse,
+    dbt,
+    event,
+    load,
+    query,
+)
 
 TXN = "txn_life"
 

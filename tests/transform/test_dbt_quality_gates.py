@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from dbt_fixtures import Batch, Warehouse, base_warehouse, copy_warehouse, dbt, execute, load, query
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
+from tests.support.dbt_fixtures import (
+    Batch,
+    Warehouse,
+    copy_warehouse,
+    dbt,
+    execute,
+    load,
+    query,
+)
 
 
 def test_anomaly_test_warns_on_a_volume_drop(base: Warehouse, tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_dbt_fakesnow as sf
-from dbt_fixtures import (
+
+from tests.support import fakesnow as sf
+from tests.support.dbt_fixtures import (
     Batch,
     Warehouse,
-    base_warehouse,
     baseline,
     copy_warehouse,
     customer,
@@ -134,11 +134,6 @@ def analytics(wh: Warehouse, exclude: tuple[str, ...] = ()) -> dict[str, list[tu
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    return base_warehouse(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
 def pushed(base: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     """Baseline, then one run that loaded only webhook notifications; incremental build."""
     wh = copy_warehouse(base, tmp_path_factory.mktemp("pushed"))
@@ -247,10 +242,6 @@ def test_full_refresh_gives_the_incremental_result(polled: Warehouse, tmp_path: 
     fresh = copy_warehouse(polled, tmp_path)
     build(fresh, "--full-refresh")
     assert analytics(fresh) == analytics(polled)
-
-
-# The emulation's server, started once for this module (tests/test_dbt_fakesnow.py).
-fakesnow_port = sf.fakesnow_port
 
 
 def test_webhook_versions_and_delete_notices_on_the_snowflake_emulation(

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tap_fixtures import run_tap, tap_config
 
 from partner_sandbox import Sandbox
 from partner_sandbox.webhooks import WebhookSender, build_notification
@@ -20,6 +19,7 @@ from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess
 from partnerapi_webhooks.reader import FolderReader, open_reader
 from partnerapi_webhooks.s3reader import S3Reader
+from tests.support.tap_fixtures import run_tap, tap_config
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
