@@ -3,8 +3,8 @@ contract fact is derived from it or checked here, so editing one copy alone fail
 
 Copies: the tap's JSON schemas (tap_partnerapi/schema.py), the generated dbt macros
 (transform/macros/contract.sql), the sandbox's records (partner_sandbox/records.py and
-evolve.py write them field by field), the dbt test fixtures' raw rows (tests/dbt_fixtures.py)
-and the raw-row table of docs/design.md.
+evolve.py write them field by field), the dbt test fixtures' raw rows
+(tests/support/dbt_fixtures.py) and the raw-row table of docs/design.md.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def test_the_sandbox_serves_added_fields_in_its_truth():
 
 
 def test_the_dbt_fixtures_build_raw_rows_of_the_tap_shape():
-    """tests/dbt_fixtures.py declares the raw tables it loads with the tap's own schema."""
+    """tests/support/dbt_fixtures.py declares the raw tables it loads with the tap's own schema."""
     from tests.support import dbt_fixtures
 
     batch = dbt_fixtures.Batch(run_id="contract")

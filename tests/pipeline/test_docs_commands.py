@@ -1,5 +1,6 @@
 """Docs can't rot: every shell command in README.md and docs/ still parses and resolves against
-the real tools (Meltano 4.4.1, make, our CLIs). How each is checked: tests/docs_commands.py."""
+the real tools (Meltano 4.4.1, make, our CLIs). How each is checked:
+tests/pipeline/docs_commands.py."""
 
 from __future__ import annotations
 

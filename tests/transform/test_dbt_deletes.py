@@ -1,7 +1,7 @@
 """Hard deletes from id snapshots: flagged only from complete snapshots, never en masse.
 
 A snapshot the guard holds back is a warning with the ids to check, never a failed build
-(tests/test_dbt_delete_guard.py has the guard's rule: a share AND an absolute floor)."""
+(tests/transform/test_dbt_delete_guard.py has the guard's rule: a share AND an absolute floor)."""
 
 from __future__ import annotations
 
