@@ -67,11 +67,13 @@ demo: $(DEMO_STAMP)
 # Airflow has its own virtualenv (orchestrate/install.sh, idempotent) for the DAG tests.
 # Two workers, one test file each at a time (module fixtures stay per file): the suite is
 # mostly subprocesses (Meltano, dbt, the loader) waiting on each other. PYTEST_ARGS= runs it
-# serially.
+# serially. --durations=25: CI's log names the slowest tests (the suite's budget is 15 min).
+# Tests live in tests/<group>/ (tap, sandbox, webhooks, ops, transform, loader, pipeline):
+# e.g. `.venv/bin/python -m pytest tests/tap -x -q`.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 test: $(TEST_STAMP)
 	bash orchestrate/install.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 bench: $(DEMO_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """End-to-end cycle: one ``meltano run incremental`` (tap -> loader -> dbt build) for
 a ~10,000-record delta, and where its wall time goes.
 
-Isolated like tests/test_meltano_incremental.py: own Meltano system database (state), own
+Isolated like tests/pipeline/test_meltano_incremental.py: own Meltano system database (state), own
 warehouse file, own dbt target and log directories. A warm-up run loads the last two hours
 (and a first id reconciliation) and builds every model; the sandbox then simulates an hour
 of activity scaled to produce the delta, and the second run is the one measured.

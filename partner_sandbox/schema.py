@@ -19,7 +19,8 @@ MODES = ("none", "additive", "rename")
 
 #: The documented fields of each resource, in the order the vendor writes them: the
 #: contract's (tap_partnerapi/contract.py is the one definition of it; the factories in
-#: records.py are checked against its kinds, nullability and enums by tests/test_contract.py).
+#: records.py are checked against its kinds, nullability and enums by
+#: tests/pipeline/test_contract.py).
 FIELDS: dict[str, tuple[str, ...]] = {
     name: tuple(f.name for f in resource.fields) for name, resource in CONTRACT.items()}
 

@@ -48,7 +48,7 @@ WEBHOOK_DIR = DEMO_DIR / "webhooks"
 SETTLEMENT_DIR = DEMO_DIR / "settlements"
 # The demo's drops carry every fault but a disagreeing file: a quarantined file stays in
 # raw.quarantine, whose dbt test fails every build until someone resolves it (the tests
-# show that path: tests/test_settlements_*.py).
+# show that path: tests/pipeline/test_settlements_*.py).
 SETTLEMENT_FAULTS = ("late", "redelivery", "correction", "in_progress")
 # A throwaway signing secret shared by the local sandbox and receiver (never a real one).
 WEBHOOK_SECRET = "whsec_demo_local"

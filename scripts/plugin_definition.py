@@ -6,7 +6,7 @@ user installing the package from an index adds with
 adds a second, utility, plugin of that name for `meltano add extractor ... --from-ref`).
 Names, descriptions, enums, required settings, secrets and capabilities all come from the
 tap's `--about --format=json`; this script only maps JSON types to Meltano kinds. `--check`
-exits 1 when the committed file differs (tests/test_packaging_definition.py runs it and
+exits 1 when the committed file differs (tests/pipeline/test_packaging_definition.py runs it and
 checks meltano.yml against it).
 """
 

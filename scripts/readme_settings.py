@@ -3,7 +3,7 @@
 The rows between the `tap-settings` markers of README.md are the tap's own settings as the
 markdown `--about` lists them (required, default, description), with the JSON type from
 `--about --format=json`; singer-sdk's standard settings are left to its documentation.
-`--check` exits 1 when the README differs (tests/test_packaging_definition.py runs it).
+`--check` exits 1 when the README differs (tests/pipeline/test_packaging_definition.py runs it).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 This module is the ONE definition of what the Partner API documents (its "Fields",
 "Resources" and "Deletes" sections). Everything else is derived from it or checked against
-it by ``tests/test_contract.py``:
+it by ``tests/pipeline/test_contract.py``:
 
 * ``tap_partnerapi.schema`` builds the JSON schemas (``RESOURCE_PROPERTIES``) the drift
   check compares payloads with;
@@ -263,7 +263,7 @@ def render_dbt() -> str:
     """The text of ``transform/macros/contract.sql``."""
     parts = [
         f"{{#- GENERATED from tap_partnerapi/contract.py by `{GENERATE_COMMAND}`: do not edit",
-        "    by hand (tests/test_contract.py fails when this file and the generator disagree).",
+        "    by hand (tests/pipeline/test_contract.py fails when it and the generator disagree).",
         "    The vendor contract for dbt: resources, id fields, deletability, documented",
         "    fields with their warehouse type (varchar, bigint, double, boolean, timestamp,",
         "    json) and PII class (clear, hashed, dropped). -#}",

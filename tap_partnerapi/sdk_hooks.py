@@ -5,7 +5,7 @@ per-record path (half the tap's CPU went into work that has nothing to do here, 
 docs/benchmarks.md), its config validation, its CLI entry point, and a handful of private
 calls (write a STATE now, sync without writing RECORDs, log a request's duration). Each
 override below names the SDK function it mirrors. They were read against singer-sdk
-``SDK_VERSION``; tests/test_sdk_hooks.py fails on any other installed version, so an upgrade
+``SDK_VERSION``; tests/tap/test_tap_sdk_hooks.py fails on any other installed version, so an upgrade
 is a deliberate diff: re-read each mirrored function in the new release, adapt, then bump
 the constant. The same test fails if a private SDK name is used anywhere else in the
 package: the rest of the tap goes through the public names defined here.

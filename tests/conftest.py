@@ -1,5 +1,7 @@
-"""Shared fixtures. `sandbox` is a factory: `sb = sandbox(seed=7, faults="off")` starts an
-in-process Partner API sandbox on a free loopback port and stops it after the test."""
+"""Fixtures shared by several groups. `sandbox` is a factory: `sb = sandbox(seed=7,
+faults="off")` starts an in-process Partner API sandbox on a free loopback port and stops it
+after the test. `fakesnow_port`: fakesnow's server, once per module (transform, pipeline).
+A group's own fixtures live in its conftest.py; helpers in tests/support/ or the group."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from partner_sandbox import Sandbox
+from tests.support.fakesnow import fakesnow_server
 
 
 @pytest.fixture
@@ -26,3 +29,9 @@ def sandbox() -> Iterator[Callable[..., Sandbox]]:
     yield make
     for sb in started:
         sb.stop()
+
+
+@pytest.fixture(scope="module")
+def fakesnow_port() -> Iterator[int]:
+    with fakesnow_server() as port:
+        yield port

@@ -1,5 +1,5 @@
 {#- GENERATED from tap_partnerapi/contract.py by `python -m tap_partnerapi.contract dbt`: do not edit
-    by hand (tests/test_contract.py fails when this file and the generator disagree).
+    by hand (tests/pipeline/test_contract.py fails when it and the generator disagree).
     The vendor contract for dbt: resources, id fields, deletability, documented
     fields with their warehouse type (varchar, bigint, double, boolean, timestamp,
     json) and PII class (clear, hashed, dropped). -#}

@@ -1,0 +1,70 @@
+"""Data-quality gates fire on the faults they exist for: volume drops, ledger gaps,
+quarantined records and stale sources."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from tests.support.dbt_fixtures import (
+    Batch,
+    Warehouse,
+    copy_warehouse,
+    dbt,
+    execute,
+    load,
+    query,
+)
+
+
+def test_anomaly_test_warns_on_a_volume_drop(base: Warehouse, tmp_path: Path) -> None:
+    wh = copy_warehouse(base, tmp_path)
+    yesterday = (wh.now - timedelta(days=1)).date()
+    # A lost load: yesterday's invoice versions never reached raw.
+    execute(wh.path, f"delete from raw.invoices where cast(updated_at as date) = '{yesterday}'")
+    result = dbt(wh.path, "build", "--select", "daily_volume+")
+    assert result.returncode == 0, result.output[-3000:]  # a warning, not an error
+    assert result.status("assert_no_volume_anomaly") == ["warn"]
+    rows = query(wh.path, "select resource, z_score from monitoring.daily_volume "
+                          f"where is_checked and day = '{yesterday}' and abs(z_score) > 3")
+    assert [r[0] for r in rows] == ["invoices"] and rows[0][1] < -3
+
+
+def test_coverage_test_fails_on_a_removed_ledger_row(base: Warehouse, tmp_path: Path) -> None:
+    wh = copy_warehouse(base, tmp_path)
+    day10 = (wh.now - timedelta(days=10)).replace(hour=0)
+    execute(wh.path, "delete from raw.coverage_ledger where stream = 'invoices' "
+                     "and run_id = 'run_d10' and page_number = 1")
+    result = dbt(wh.path, "build", "--select", "ledger_coverage_gaps+")
+    assert result.returncode != 0
+    assert result.status("is_empty_ledger_coverage_gaps") == ["fail"]
+    gaps = query(wh.path, "select environment, stream, gap_from, gap_to "
+                          "from monitoring.ledger_coverage_gaps")
+    naive = day10.replace(tzinfo=None)
+    assert gaps == [("sandbox", "invoices", naive, naive + timedelta(minutes=30))]
+
+
+def test_quarantined_record_fails_the_build(base: Warehouse, tmp_path: Path) -> None:
+    wh = copy_warehouse(base, tmp_path)
+    run = Batch(run_id="run_q")
+    raw = {"id": "in_q", "amount_due_minor": 1100}
+    run.audit("quarantine", {
+        "stream": "invoices", "record_id": "in_q", "updated_at": None,
+        "reason": "documented field missing", "missing_fields": ["amount_due"],
+        "unexpected_fields": ["amount_due_minor"], "_pa_raw": raw, "_pa_version": "v_q",
+        "_pa_run_id": "run_q", "_pa_request_id": "req_q", "_pa_extracted_at": None})
+    load(wh.path, run)
+    result = dbt(wh.path, "build", "--select", "stg_quarantine")
+    assert result.returncode != 0
+    assert result.status("is_empty_stg_quarantine") == ["fail"]
+
+
+def test_freshness_errors_when_nothing_was_read_for_a_day(base: Warehouse,
+                                                          tmp_path: Path) -> None:
+    wh = copy_warehouse(base, tmp_path)
+    execute(wh.path, "update raw.coverage_ledger set completed_at = completed_at - interval 3 day")
+    execute(wh.path, "update raw.events set _sdc_batched_at = _sdc_batched_at - interval 3 day")
+    result = dbt(wh.path, "source", "freshness")
+    assert result.returncode != 0
+    assert result.status("source.partnerapi.raw.coverage_ledger") == ["error"]
+    assert result.status("source.partnerapi.raw.events") == ["error"]
