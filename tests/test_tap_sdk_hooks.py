@@ -28,8 +28,8 @@ from singer_sdk.streams import RESTStream
 import partnerapi_sdk_hooks as sdk_hooks
 from tap_partnerapi.pagination import CursorPaginator, Page
 
-ROOT = Path(__file__).resolve().parents[1]
 HOOKS = Path(sdk_hooks.__file__).resolve()
+ROOT = HOOKS.parent  # the checkout (a top-level module): wherever this test file lives
 # The SDK classes the distribution builds on, whether or not one is a base class today (the
 # paginator was: writing its private _value/_finished is what this test forbids).
 SDK_CLASSES = (singer_sdk.Stream, RESTStream, singer_sdk.Tap, OAuthAuthenticator,
