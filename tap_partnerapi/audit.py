@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import typing as t
 
+from partnerapi_sdk_hooks import PushedRecords
 from tap_partnerapi.schema import AUDIT_KEYS, AUDIT_SCHEMAS
-from tap_partnerapi.sdk_hooks import PushedRecords
 
 
 class AuditStream(PushedRecords):

@@ -30,12 +30,12 @@ from uuid import uuid4
 from singer_sdk.batch import Batcher
 from singer_sdk.contrib.msgspec import encoder
 
-from tap_partnerapi.sdk_hooks import BatchFileFormat
+from partnerapi_sdk_hooks import BatchFileFormat
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from tap_partnerapi.sdk_hooks import BaseBatchFileEncoding, BatchConfig
+    from partnerapi_sdk_hooks import BaseBatchFileEncoding, BatchConfig
 
 # Encoded lines are handed to gzip in slices of this size (fewer, larger zlib calls).
 WRITE_BUFFER_BYTES = 1 << 20

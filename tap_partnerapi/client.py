@@ -21,6 +21,7 @@ import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
+from partnerapi_sdk_hooks import DirectWriter, FastRecordPath
 from tap_partnerapi.clock import format_ts, parse_ts, timestamp_or_none
 from tap_partnerapi.errors import (
     InvalidClientError,
@@ -32,11 +33,12 @@ from tap_partnerapi.errors import (
 from tap_partnerapi.pacing import parse_retry_after
 from tap_partnerapi.pagination import CursorPaginator, Page
 from tap_partnerapi.progress import Progress
-from tap_partnerapi.sdk_hooks import FastRecordPath
+from tap_partnerapi.writer import can_write_directly, write_direct
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tap_partnerapi.services import RunServices
     from tap_partnerapi.summary import StreamStats
 
 MAX_RATE_LIMITED_ATTEMPTS = 100  # 429s are waited out exactly; max_retry_seconds bounds them
@@ -59,13 +61,18 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
     check_sorted = False
     replication_key = "updated_at"
 
+    def __init__(self, tap: t.Any, services: RunServices, **kwargs: t.Any) -> None:
+        #: The run's shared pieces (services.py): token, limiter, clock, stats, audit sink.
+        self.services = services
+        super().__init__(tap=tap, **kwargs)
+
     @property
     def url_base(self) -> str:
         return f"{self.config['api_url'].rstrip('/')}/v1/"
 
     @property
     def authenticator(self) -> t.Any:
-        return self.tap.authenticator
+        return self.services.authenticator
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
@@ -77,7 +84,10 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
 
     @property
     def stats(self) -> StreamStats:
-        return self.tap.stats_for(self.name)
+        return self.services.stats_for(self.name)
+
+    def direct_writer(self) -> DirectWriter | None:
+        return write_direct if can_write_directly(self) else None
 
     @property
     def progress(self) -> Progress:
@@ -94,7 +104,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
         except PartnerAPIError as exc:
             if not exc.resource_scoped:
                 raise
-            self.tap.stream_failed(self, exc)
+            self.services.stream_failed(self, exc)
 
     def advance_bookmark(self, context: t.Any, value: str | None) -> None:
         """Move the bookmark to ``value`` (an emitted record's updated_at), never back."""
@@ -119,7 +129,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
     def fetch_page(self, params: dict[str, t.Any], *, context: t.Any, cursor: str | None,
                    window_start: str | None, window_end: str | None) -> Page:
         """GET one page; transient failures are retried on the same cursor."""
-        tap = self.tap
+        run = self.services
         config = self.config
         max_retries = int(config.get("max_retries", 8))
         max_seconds = float(config.get("max_retry_seconds", 900))
@@ -136,7 +146,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
                 raise RetriesExhaustedError(f"{self.name}: listing abandoned")
             prepared = self.build_prepared_request(
                 method="GET", url=url, params=params, headers=self.http_headers)
-            stats.rate_limit_wait_seconds += tap.limiter.acquire(self.progress.on_wait)
+            stats.rate_limit_wait_seconds += run.limiter.acquire(self.progress.on_wait)
             cause, detail = None, ""
             try:
                 response = self.requests_session.send(prepared, timeout=self.timeout)
@@ -186,13 +196,13 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
                         cursor: str | None, window_start: str | None,
                         window_end: str | None, after_401: bool) -> Page | str:
         """A whole page, or the retry cause; raises on fatal answers."""
-        tap = self.tap
+        run = self.services
         headers = response.headers
-        server_epoch = tap.clock.observe(headers.get("Date"))
+        server_epoch = run.clock.observe(headers.get("Date"))
         status = response.status_code
         if status != 429:
             # A 429's Remaining is 0 until the window's end; its Retry-After governs.
-            tap.limiter.observe(headers, server_epoch)
+            run.limiter.observe(headers, server_epoch)
         self.log_request_duration(response)
         request_id = headers.get("X-Request-Id")
         if status == 200:
@@ -221,7 +231,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
         if status == 429:
             self.stats.http_429 += 1
             wait = parse_retry_after(headers.get("Retry-After"), server_epoch)
-            tap.limiter.block_for(1.0 if wait is None else wait)
+            run.limiter.block_for(1.0 if wait is None else wait)
             return "rate_limited"
         if status == 504:
             return "http_504"
@@ -239,7 +249,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
                     f"credentials are not accepted ({error_type}: {message}; "
                     f"request_id={request_id})",
                     status=status, error_type=error_type, request_id=request_id)
-            tap.authenticator.invalidate()
+            run.authenticator.invalidate()
             return "invalid_token"
         if status == 400 and error_type == "invalid_cursor" and cursor:
             raise InvalidCursorError(request_id)
@@ -338,7 +348,7 @@ class PartnerStream(FastRecordPath, RESTStream[str | None]):
                 self.log("Window [%s, %s) already complete; skipped", start, end)
                 return None
         else:
-            start = self.tap.start_date
+            start = self.services.start_date
             end = None
         if bookmark:
             resume = format_ts(parse_ts(bookmark) - overlap)

@@ -19,6 +19,8 @@ from tap_partnerapi.schema import AUDIT_KEYS, AUDIT_SCHEMAS, DELETABLE_RESOURCES
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tap_partnerapi.services import RunServices
+
 ID_LISTING_PAGE_SIZE = 5000
 
 
@@ -30,8 +32,8 @@ class IdSnapshotsStream(PartnerStream):
     replication_key = None  # type: ignore[assignment]
     selected_by_default = False
 
-    def __init__(self, tap: t.Any) -> None:
-        super().__init__(tap=tap, name=self.name, schema=AUDIT_SCHEMAS[self.name],
+    def __init__(self, tap: t.Any, services: RunServices) -> None:
+        super().__init__(tap, services, name=self.name, schema=AUDIT_SCHEMAS[self.name],
                          path=self.path)
         self.primary_keys = AUDIT_KEYS[self.name]
 
@@ -40,7 +42,7 @@ class IdSnapshotsStream(PartnerStream):
         return [{"resource": resource} for resource in DELETABLE_RESOURCES]
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self.tap
+        run = self.services
         resource = context["resource"]
         stats = self.stats
         stats.start()
@@ -48,8 +50,8 @@ class IdSnapshotsStream(PartnerStream):
         started_at: str | None = None
         completed_at: str | None = None
         ids: set[str] = set()
-        base = {"environment": tap.environment, "resource": resource,
-                "snapshot_id": snapshot_id, "run_id": tap.run_id}
+        base = {"environment": run.environment, "resource": resource,
+                "snapshot_id": snapshot_id, "run_id": run.run_id}
         try:
             for page in self.iter_pages(context, None, None,
                                         extra_params={"fields": "id,updated_at"},
@@ -69,9 +71,9 @@ class IdSnapshotsStream(PartnerStream):
                            "extracted_at": page.extracted_at}
                 completed_at = page.server_now
             # Reached only when the listing got to its last page.
-            tap.audit("id_snapshot_runs").emit({
-                **base, "started_at": started_at or tap.server_now(),
-                "completed_at": completed_at or tap.server_now(),
+            run.audit("id_snapshot_runs").emit({
+                **base, "started_at": started_at or run.server_now(),
+                "completed_at": completed_at or run.server_now(),
                 "id_count": len(ids), "status": "complete",
             })
             self.log("Id snapshot %s of %s complete: %d ids", snapshot_id, resource, len(ids))

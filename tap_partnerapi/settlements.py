@@ -24,7 +24,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_partnerapi.sdk_hooks import StreamAccess
+from partnerapi_sdk_hooks import StreamAccess
 from tap_partnerapi.settlement_files import FolderStore, S3Store, open_store
 from tap_partnerapi.settlement_parse import (
     BadDrop,
@@ -36,6 +36,8 @@ from tap_partnerapi.versions import version_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tap_partnerapi.services import RunServices
 
 SETTLEMENT_KEYS = ["environment", "payout_id", "seq", "line_id"]
 SETTLEMENT_SCHEMA = th.PropertiesList(
@@ -78,7 +80,9 @@ class SettlementsStream(StreamAccess):
     name = "settlements"
     selected_by_default = False  # its own Meltano plugin selects it (docs/settlements.md)
 
-    def __init__(self, tap: t.Any) -> None:
+    def __init__(self, tap: t.Any, services: RunServices) -> None:
+        #: The run's shared pieces (services.py): environment, run id, stats, audit sink.
+        self.services = services
         super().__init__(tap=tap, name=self.name, schema=SETTLEMENT_SCHEMA)
         self.primary_keys = SETTLEMENT_KEYS
 
@@ -92,8 +96,8 @@ class SettlementsStream(StreamAccess):
             self.logger.warning("settlements_location %s does not exist (yet): nothing to "
                                 "read", location)
             return
-        tap = self.tap
-        stats = tap.stats_for(self.name)
+        run = self.services
+        stats = run.stats_for(self.name)
         stats.start()
         try:
             yield from self._read(store, str(location))
@@ -104,9 +108,9 @@ class SettlementsStream(StreamAccess):
             stats.finish()
 
     def _read(self, store: FolderStore | S3Store, location: str) -> Iterator[dict[str, t.Any]]:
-        tap, state = self.tap, self.stream_state
+        run, state = self.services, self.stream_state
         seen: dict[str, dict[str, t.Any]] = state.setdefault("drops", {})
-        under = f"{tap.environment}/settlements/"
+        under = f"{run.environment}/settlements/"
         floor = self._floor(state)
         keys = store.list_keys(under, f"{under}dt={floor}" if floor else None)
         manifests, parts = [], set()
@@ -123,7 +127,7 @@ class SettlementsStream(StreamAccess):
         self.logger.info("settlements at %s: %d drop(s) listed from dt=%s, %d new; %d "
                          "without manifest yet (upload in progress, not read)", location,
                          len(manifests), floor or "the start", len(new), len(waiting))
-        stats = tap.stats_for(self.name)
+        stats = run.stats_for(self.name)
         for settled_date, payout_id, seq, key in new:
             try:
                 records = self._drop(store, key, payout_id, seq)
@@ -151,7 +155,7 @@ class SettlementsStream(StreamAccess):
             hours = float(self.config.get("settlements_lookback_hours", 96))
             days = math.ceil(hours / 24)
             return (dt.date.fromisoformat(newest) - dt.timedelta(days=days)).isoformat()
-        start = self.tap.start_date
+        start = self.services.start_date
         return start[:10] if start else None
 
     def _prune(self, state: dict[str, t.Any]) -> None:
@@ -163,18 +167,18 @@ class SettlementsStream(StreamAccess):
     def _drop(self, store: FolderStore | S3Store, manifest_key: str, payout_id: str,
               seq: int) -> list[dict[str, t.Any]]:
         """Every line of one drop, or :class:`BadDrop` - never part of it."""
-        tap = self.tap
+        run = self.services
         manifest_obj = store.read(store.key(manifest_key))
         manifest = parse_manifest(manifest_obj.key, manifest_obj.data,
-                                  environment=tap.environment, payout_id=payout_id, seq=seq)
+                                  environment=run.environment, payout_id=payout_id, seq=seq)
         folder = store.key(manifest_key.rsplit("/", 1)[0] + "/")
-        extracted = tap.server_now()
+        extracted = run.server_now()
         common = {
-            "environment": tap.environment, "payout_id": payout_id, "seq": seq,
+            "environment": run.environment, "payout_id": payout_id, "seq": seq,
             "manifest_id": manifest["manifest_id"], "settled_date": manifest["settled_date"],
             "drop_created_at": manifest.get("created_at"), "file_format": manifest["format"],
             "source_bucket": store.bucket, "manifest_key": manifest_obj.key,
-            "_pa_run_id": tap.run_id, "_pa_extracted_at": extracted,
+            "_pa_run_id": run.run_id, "_pa_extracted_at": extracted,
         }
         records: list[dict[str, t.Any]] = []
         line_ids: set[str] = set()
@@ -205,18 +209,18 @@ class SettlementsStream(StreamAccess):
     def _quarantine(self, store: FolderStore | S3Store, manifest_key: str, payout_id: str,
                     seq: int, bad: BadDrop) -> None:
         """The drop is not loaded; the bad object and why go to ``quarantine``."""
-        tap = self.tap
-        tap.stats_for(self.name).quarantined += 1
+        run = self.services
+        run.stats_for(self.name).quarantined += 1
         self.logger.error("settlements: drop %s seq %d not loaded (quarantined): %s",
                           payout_id, seq, bad)
         held = {"location": store.uri, "bucket": store.bucket, "key": bad.key,
                 "manifest_key": store.key(manifest_key), "payout_id": payout_id, "seq": seq,
                 "reason": bad.reason}
-        tap.audit("quarantine").emit({
-            "environment": tap.environment, "stream": self.name, "record_id": bad.key,
+        run.audit("quarantine").emit({
+            "environment": run.environment, "stream": self.name, "record_id": bad.key,
             "updated_at": None, "reason": f"settlement drop not loaded: {bad.reason}",
             "missing_fields": [], "unexpected_fields": [],
             "_pa_raw": held, "_pa_version": version_of(held),
-            "_pa_run_id": tap.run_id, "_pa_request_id": f"settlement-file:{bad.key}",
-            "_pa_extracted_at": tap.server_now(),
+            "_pa_run_id": run.run_id, "_pa_request_id": f"settlement-file:{bad.key}",
+            "_pa_extracted_at": run.server_now(),
         })

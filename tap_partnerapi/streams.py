@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tap_partnerapi.pagination import Page
+    from tap_partnerapi.services import RunServices
 
 
 class ResourceStream(BatchedCommits, PartnerStream):
@@ -26,10 +27,10 @@ class ResourceStream(BatchedCommits, PartnerStream):
 
     resource: str
 
-    def __init__(self, tap: t.Any) -> None:
+    def __init__(self, tap: t.Any, services: RunServices) -> None:
         self.id_field = ID_FIELDS[self.resource]
-        super().__init__(tap=tap, name=self.resource, schema=resource_schema(self.resource),
-                         path=self.resource)
+        super().__init__(tap, services, name=self.resource,
+                         schema=resource_schema(self.resource), path=self.resource)
         self.primary_keys = ["environment", self.id_field, "_pa_version"]
         self.checker = ShapeChecker(RESOURCE_PROPERTIES[self.resource])
         # Undocumented fields seen this run: their JSON types and schema_drift rows.
@@ -41,10 +42,10 @@ class ResourceStream(BatchedCommits, PartnerStream):
     @property
     def partitions(self) -> list[dict] | None:
         """With ``end_date``, one partition (own bookmark) per ``partition_days``."""
-        return self.tap.window_partitions()
+        return self.services.window_partitions()
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self.tap
+        run = self.services
         stats = self.stats
         stats.start()
         window = self.window_for(context)
@@ -52,8 +53,8 @@ class ResourceStream(BatchedCommits, PartnerStream):
             stats.finish()
             return
         start, end = window
-        ledger = LedgerTracker(environment=tap.environment, stream=self.name,
-                               run_id=tap.run_id, window_start=start)
+        ledger = LedgerTracker(environment=run.environment, stream=self.name,
+                               run_id=run.run_id, window_start=start)
         self.log("Listing %s updated in [%s, %s)", self.name, start, end or "open end")
         try:
             last_page: Page | None = None
@@ -80,7 +81,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
         the vendor's object as received. Per-page facts are not repeated on every record
         (bytes per event, issue 16): the ledger row named by ``_pa_request_id`` holds the
         run id, the reception time (``completed_at``), the cursor and the window."""
-        tap = self.tap
+        run = self.services
         stats = self.stats
         seen = self.dedup.seen
         check = self.checker.check
@@ -90,7 +91,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
             # The vendor sends X-Request-Id on every response; without one, a unique
             # stand-in still ties these records to their page's ledger row.
             page.request_id = f"missing-{uuid.uuid4().hex}"
-        environment, request_id = tap.environment, page.request_id
+        environment, request_id = run.environment, page.request_id
         newest = ""
         for raw in page.data:
             version, key = encode_version(raw)
@@ -99,16 +100,16 @@ class ResourceStream(BatchedCommits, PartnerStream):
                 continue
             verdict = check(raw)
             if verdict.missing or id_field not in raw:
-                tap.quarantine(self, raw, version, verdict, page)
+                run.quarantine(self, raw, version, verdict, page)
                 continue
             typed = problems and problems.get(id(raw))
             if typed:
                 if typed.breaking:
-                    tap.quarantine(self, raw, version, typed, page)
+                    run.quarantine(self, raw, version, typed, page)
                     continue
-                tap.report_drift(self, typed.new_enum_values, raw, page)
+                run.report_drift(self, typed.new_enum_values, raw, page)
             if verdict.unexpected:
-                tap.report_drift(self, verdict.unexpected, raw, page)
+                run.report_drift(self, verdict.unexpected, raw, page)
             updated_at = raw["updated_at"]
             if type(updated_at) is str and len(updated_at) != 27:
                 # Bookmarks compare as strings: keep them in the one format.
@@ -126,7 +127,7 @@ class ResourceStream(BatchedCommits, PartnerStream):
     def _commit_page(self, context: t.Any, newest: str | None,
                      ledger_row: dict[str, t.Any]) -> None:
         self.advance_bookmark(context, newest)
-        self.tap.audit("coverage_ledger").emit(ledger_row)
+        self.services.audit("coverage_ledger").emit(ledger_row)
         self.write_state()
 
     def _mark_window_done(self, context: dict, page: Page) -> None:

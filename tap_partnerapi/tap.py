@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import sys
 import typing as t
-import uuid
 from functools import cached_property
 
 from singer_sdk import typing as th
 
+from partnerapi_sdk_hooks import TapHooks
 from tap_partnerapi.audit import AuditStream
 from tap_partnerapi.auth import PartnerOAuthAuthenticator
-from tap_partnerapi.clock import (
-    ServerClock,
-    format_ts,
-    normalize_ts,
-    parse_ts,
-    timestamp_or_none,
-)
+from tap_partnerapi.clock import parse_ts
 from tap_partnerapi.errors import PartnerAPIError, TapUsageError
 from tap_partnerapi.idsets import IdSnapshotsStream
-from tap_partnerapi.pacing import PRIORITIES, RateLimiter
-from tap_partnerapi.preflight import check_selection, check_state
+from tap_partnerapi.pacing import PRIORITIES
+from tap_partnerapi.preflight import check_selection, check_state, load_state
 from tap_partnerapi.schema import AUDIT_SCHEMAS
-from tap_partnerapi.sdk_hooks import TapHooks
+from tap_partnerapi.services import RunServices
 from tap_partnerapi.settlements import SettlementsStream
 from tap_partnerapi.streams import RESOURCE_STREAMS
 from tap_partnerapi.summary import StreamStats, write_summaries
@@ -35,10 +28,6 @@ from tap_partnerapi.writer import PartnerWriter
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_partnerapi.drift import Verdict
-    from tap_partnerapi.pagination import Page
-    from tap_partnerapi.streams import ResourceStream
-    from tap_partnerapi.typecheck import TypeVerdict
 
 #: Exit statuses (docs/tap.md): a known error stopped the run (one line says which);
 #: every stream finished but records were quarantined; one or more streams were refused
@@ -151,141 +140,53 @@ class TapPartnerAPI(TapHooks):
     def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
         return _semantic_errors(config)
 
-    # -- process-wide services -----------------------------------------------------------
+    @staticmethod
+    def read_state(text: str, source: str | None) -> dict[str, t.Any]:
+        # Errors name the state file and the key (preflight.py).
+        return load_state(text, source)
+
+    # -- what the streams share --------------------------------------------------------
 
     @cached_property
+    def services(self) -> RunServices:
+        """Built once; every stream gets it at construction (services.py)."""
+        return RunServices(self.config, audit=self.audit, logger=self.logger)
+
+    @property
     def run_id(self) -> str:
-        return self.config.get("run_id") or str(uuid.uuid4())
+        return self.services.run_id
 
     @property
     def environment(self) -> str:
-        return self.config["environment"]
+        return self.services.environment
 
-    @cached_property
-    def start_date(self) -> str | None:
-        value = self.config.get("start_date")
-        return normalize_ts(value) if value else None
-
-    @cached_property
-    def clock(self) -> ServerClock:
-        return ServerClock()
-
-    @cached_property
-    def limiter(self) -> RateLimiter:
-        config = self.config
-        return RateLimiter(int(config.get("requests_per_minute", 600)),
-                           low_watermark=float(config.get("rate_limit_low_watermark", 0.1)),
-                           priority=config.get("rate_limit_priority", "normal"),
-                           reserve=float(config.get("rate_limit_reserve", 0.05)),
-                           yield_reserve=float(config.get("rate_limit_yield_reserve", 0.6)))
-
-    @cached_property
+    @property
     def authenticator(self) -> PartnerOAuthAuthenticator:
-        """One token for the whole process, shared by every stream."""
-        return PartnerOAuthAuthenticator(
-            api_url=self.config["api_url"], client_id=self.config["client_id"],
-            client_secret=self.config["client_secret"], limiter=self.limiter,
-            clock=self.clock, timeout=float(self.config.get("request_timeout", 60)),
-            refresh_margin_seconds=float(self.config.get("token_refresh_margin_seconds", 60)),
-        )
-
-    @cached_property
-    def _stats(self) -> dict[str, StreamStats]:
-        return {}
+        return self.services.authenticator
 
     def stats_for(self, stream: str) -> StreamStats:
-        return self._stats.setdefault(stream, StreamStats(stream))
-
-    def server_now(self) -> str:
-        return format_ts(self.clock.now())
-
-    def window_partitions(self) -> list[dict] | None:
-        end = self.config.get("end_date")
-        if not end or not self.start_date:
-            return None
-        step = dt.timedelta(days=float(self.config.get("partition_days", 1)))
-        cursor, stop = parse_ts(self.start_date), parse_ts(end)
-        partitions = []
-        while cursor < stop:
-            upper = min(cursor + step, stop)
-            partitions.append({"_pa_window_start": format_ts(cursor),
-                               "_pa_window_end": format_ts(upper)})
-            cursor = upper
-        return partitions
-
-    # -- streams -------------------------------------------------------------------------
-
-    def discover_streams(self) -> list:
-        return [
-            *(stream(self) for stream in RESOURCE_STREAMS),
-            *(AuditStream(self, name) for name in AUDIT_SCHEMAS if name != "id_snapshots"
-              and name != "id_snapshot_runs"),
-            IdSnapshotsStream(self),
-            _IdSnapshotRunsStream(self, "id_snapshot_runs"),
-            WebhookNotificationsStream(self),
-            SettlementsStream(self),
-        ]
+        return self.services.stats_for(stream)
 
     def audit(self, name: str) -> AuditStream:
         return t.cast("AuditStream", self.streams[name])
 
-    def quarantine(self, stream: ResourceStream, raw: dict, version: str,
-                   verdict: Verdict | TypeVerdict, page: Page) -> None:
-        """A breaking record goes to ``quarantine``, never to its resource stream."""
-        stats = self.stats_for(stream.name)
-        stats.quarantined += 1
-        id_field = stream.id_field
-        missing = list(verdict.missing) or ([id_field] if id_field not in raw else [])
-        reason = verdict.reason() if verdict.missing or verdict.breaking else \
-            f"documented field(s) missing: {id_field}"
-        record_id = raw.get(id_field)
-        record_id = None if record_id is None else str(record_id)
-        if stats.quarantined <= 5:
-            stream.log("Quarantined %s %s: %s (request_id=%s)", stream.name, record_id,
-                       reason, page.request_id, level=30)
-        self.audit("quarantine").emit({
-            "environment": self.environment, "stream": stream.name,
-            "record_id": record_id, "updated_at": timestamp_or_none(raw.get("updated_at")),
-            "reason": reason, "missing_fields": missing,
-            "unexpected_fields": list(verdict.unexpected), "_pa_raw": raw,
-            "_pa_version": version, "_pa_run_id": self.run_id,
-            "_pa_request_id": page.request_id, "_pa_extracted_at": page.extracted_at,
-        })
+    # -- streams -------------------------------------------------------------------------
 
-    def stream_failed(self, stream: t.Any, exc: PartnerAPIError) -> None:
-        """A resource refused on its own (403, 404): the run goes on and fails at the end."""
-        stats = self.stats_for(stream.name)
-        stats.failed = True
-        stats.error = str(exc)
-        self.logger.error("Stream %s failed: %s; the other streams continue", stream.name,
-                          exc)
+    def discover_streams(self) -> list:
+        services = self.services
+        return [
+            *(stream(self, services) for stream in RESOURCE_STREAMS),
+            *(AuditStream(self, name) for name in AUDIT_SCHEMAS if name != "id_snapshots"
+              and name != "id_snapshot_runs"),
+            IdSnapshotsStream(self, services),
+            _IdSnapshotRunsStream(self, "id_snapshot_runs"),
+            WebhookNotificationsStream(self, services),
+            SettlementsStream(self, services),
+        ]
 
     @property
     def failed_streams(self) -> dict[str, str]:
-        return {s.stream: s.error for s in self._stats.values() if s.error}
-
-    def report_drift(self, stream: ResourceStream, fields: t.Iterable[str],
-                     raw: dict[str, t.Any], page: Page) -> None:
-        """Additive fields: one ``schema_drift`` row per (stream, field) per run, written
-        again (same key: it replaces itself) when the field's values show a new JSON type."""
-        stats = self.stats_for(stream.name)
-        for field in fields:
-            if not stream.field_types.observe(raw, field):
-                continue
-            if field not in stats.new_fields:
-                stats.new_fields.append(field)
-                # An enum's new value is reported as field='value'.
-                what = "value" if "=" in field else "field"
-                stream.log("New undocumented %s %s.%s (kept in _pa_raw)", what, stream.name,
-                           field, level=30)
-                stream.drift_rows[field] = {
-                    "environment": self.environment, "stream": stream.name,
-                    "field_path": field, "first_seen_at": page.extracted_at,
-                    "run_id": self.run_id,
-                    "example_record_id": None if raw.get(stream.id_field) is None
-                    else str(raw[stream.id_field])}
-            self.audit("schema_drift").emit({**stream.drift_rows[field],
-                                             "json_types": stream.field_types.json_types(field)})
+        return {s.stream: s.error for s in self.services.stats.values() if s.error}
 
     # -- the run -------------------------------------------------------------------------
 
@@ -298,12 +199,12 @@ class TapPartnerAPI(TapHooks):
             super().sync_all()
         finally:
             lines = [stats.as_summary(run_id=self.run_id, environment=self.environment)
-                     for stats in self._stats.values()]
+                     for stats in self.services.stats.values()]
             write_summaries(lines, self.config.get("summary_path"), self.logger)
 
     @property
     def quarantined_total(self) -> int:
-        return sum(stats.quarantined for stats in self._stats.values())
+        return sum(stats.quarantined for stats in self.services.stats.values())
 
     @classmethod
     def run_invoked(cls, build: Callable[[], TapHooks]) -> None:

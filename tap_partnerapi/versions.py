@@ -15,13 +15,6 @@ import msgspec
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
-def canonical_json(payload: t.Any) -> bytes:
-    """Sorted keys, ``(",", ":")`` separators, UTF-8 (msgspec; same bytes as
-    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` for
-    the vendor's value types)."""
-    return _encoder.encode(payload)
-
-
 def version_of(payload: t.Any) -> str:
     return hashlib.sha256(_encoder.encode(payload)).hexdigest()
 

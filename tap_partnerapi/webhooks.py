@@ -16,15 +16,17 @@ import hashlib
 import json
 import typing as t
 
+from partnerapi_sdk_hooks import StreamAccess
 from partnerapi_webhooks import reader
 from tap_partnerapi.clock import normalize_ts, parse_ts
 from tap_partnerapi.drift import ShapeChecker
 from tap_partnerapi.schema import RESOURCE_PROPERTIES, WEBHOOK_KEYS, WEBHOOK_SCHEMA
-from tap_partnerapi.sdk_hooks import StreamAccess
 from tap_partnerapi.versions import version_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tap_partnerapi.services import RunServices
 
 DOCUMENT_VERSION = 1
 _LOGGED_PER_RUN = 5
@@ -44,7 +46,9 @@ class WebhookNotificationsStream(StreamAccess):
     is_sorted = False
     selected_by_default = True
 
-    def __init__(self, tap: t.Any) -> None:
+    def __init__(self, tap: t.Any, services: RunServices) -> None:
+        #: The run's shared pieces (services.py): environment, run id, stats, audit sink.
+        self.services = services
         super().__init__(tap=tap, name=self.name, schema=WEBHOOK_SCHEMA)
         self.primary_keys = WEBHOOK_KEYS
         self.checkers = {name: ShapeChecker(props)
@@ -52,7 +56,7 @@ class WebhookNotificationsStream(StreamAccess):
         self._warned = 0
 
     def get_records(self, context: t.Any) -> Iterator[dict[str, t.Any]]:
-        tap = self.tap
+        run = self.services
         landing = self.config.get("webhooks_landing")
         if not landing:
             self.logger.info("webhooks_landing is not set: no webhook notifications to read")
@@ -62,14 +66,14 @@ class WebhookNotificationsStream(StreamAccess):
             self.logger.warning("webhooks_landing %s does not exist (yet): nothing to read; "
                                 "is it the receiver's PARTNERAPI_WEBHOOK_LANDING?", landing)
             return
-        stats = tap.stats_for(self.name)
+        stats = run.stats_for(self.name)
         stats.start()
         try:
             bookmark = self.get_starting_replication_key_value(context)
             since = parse_ts(bookmark) if bookmark else None
             lookback = dt.timedelta(minutes=float(self.config.get("webhooks_lookback_minutes",
                                                                   10)))
-            keys = area.list_keys(tap.environment, since=since, lookback=lookback)
+            keys = area.list_keys(run.environment, since=since, lookback=lookback)
             self.logger.info("Reading %d landed notification(s) from %s (received since %s, "
                              "minus %s lookback)", len(keys), landing, bookmark or "the start",
                              lookback)
@@ -94,7 +98,7 @@ class WebhookNotificationsStream(StreamAccess):
 
     def record_of(self, text: str, key: str) -> dict[str, t.Any]:
         """The raw row of one landed document; raises :class:`UnreadableDocument`."""
-        tap = self.tap
+        run = self.services
         try:
             doc = json.loads(text)
             notification = json.loads(doc["raw_body"])
@@ -108,9 +112,9 @@ class WebhookNotificationsStream(StreamAccess):
         if hashlib.sha256(doc["raw_body"].encode("utf-8")).hexdigest() != doc.get("body_sha256"):
             raise UnreadableDocument("raw_body does not match body_sha256 (altered after "
                                      "landing)")
-        if doc.get("environment") != tap.environment:
+        if doc.get("environment") != run.environment:
             raise UnreadableDocument(f"environment {doc.get('environment')!r} under the "
-                                     f"{tap.environment} prefix")
+                                     f"{run.environment} prefix")
         data = notification.get("data") if isinstance(notification, dict) else None
         obj = data.get("object") if isinstance(data, dict) else None
         conforms, issue = self._conformance(doc.get("resource"), obj)
@@ -135,7 +139,7 @@ class WebhookNotificationsStream(StreamAccess):
             "object_issue": issue,
             "_pa_raw": obj if isinstance(obj, dict) else None,
             "_pa_version": version_of(obj) if isinstance(obj, dict) else None,
-            "_pa_run_id": tap.run_id,
+            "_pa_run_id": run.run_id,
             "_pa_extracted_at": received_at,
             "_pa_request_id": f"webhook:{doc['notification_id']}",
         }
@@ -155,18 +159,18 @@ class WebhookNotificationsStream(StreamAccess):
 
     def _quarantine(self, key: str, text: str, reason: str) -> None:
         """A landed file we cannot read is kept, whole, in ``quarantine``: never dropped."""
-        tap = self.tap
-        stats = tap.stats_for(self.name)
+        run = self.services
+        stats = run.stats_for(self.name)
         stats.quarantined += 1
         self.logger.error("Landed file %s quarantined: %s", key, reason)
         held = {"landing_key": key, "text": text}
-        tap.audit("quarantine").emit({
-            "environment": tap.environment, "stream": self.name, "record_id": key,
+        run.audit("quarantine").emit({
+            "environment": run.environment, "stream": self.name, "record_id": key,
             "updated_at": None, "reason": f"unreadable landed notification: {reason}",
             "missing_fields": [], "unexpected_fields": [],
             "_pa_raw": held, "_pa_version": version_of(held),
-            "_pa_run_id": tap.run_id, "_pa_request_id": f"webhook-file:{key}",
-            "_pa_extracted_at": tap.server_now(),
+            "_pa_run_id": run.run_id, "_pa_request_id": f"webhook-file:{key}",
+            "_pa_extracted_at": run.server_now(),
         })
 
 

@@ -21,7 +21,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
 if t.TYPE_CHECKING:
-    from tap_partnerapi.sdk_hooks import FastRecordPath
+    from partnerapi_sdk_hooks import FastRecordPath
 
 
 class PartnerWriter(MsgSpecWriter):
@@ -35,16 +35,16 @@ def can_write_directly(stream: FastRecordPath) -> bool:
     """The tap's own writer, the identity map (no stream map, no flattening) and every
     property selected: the SDK path would write the record as it is."""
     maps = stream.stream_maps
-    return (type(stream.tap.message_writer) is PartnerWriter and len(maps) == 1
+    return (type(stream.message_writer) is PartnerWriter and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == stream.name and not maps[0].flattening_enabled
             and not stream.deselects_properties)
 
 
 def write_direct(stream: str, record: dict[str, t.Any], version: int | None) -> None:
-    """One RECORD line: the dict ``RecordMessage.to_dict`` builds (no ``time_extracted``,
-    as ``sdk_hooks.FastRecordPath._generate_record_messages``), through the same encoder
-    and buffer as ``PartnerWriter``."""
+    """One RECORD line: the dict ``RecordMessage.to_dict`` builds (no ``time_extracted``, as
+    ``partnerapi_sdk_hooks.FastRecordPath._generate_record_messages``), through the same
+    encoder and buffer as ``PartnerWriter``."""
     message: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
     if version is not None:
         message["version"] = version

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from singer_sdk.contrib.msgspec import MsgSpecReader
 
-RAW_LINE = "_bulk_raw_line"
+from partnerapi_sdk_hooks import RAW_LINE
+
 _PREFIX = '{"type":"RECORD","stream":"'
 _PREFIX_BYTES = len(_PREFIX)
 

@@ -13,14 +13,14 @@ from pathlib import Path
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.target_base import Target
 
-from target_duckdb_bulk.reader import RAW_LINE, BulkReader
+from partnerapi_sdk_hooks import TargetHooks
+from target_duckdb_bulk.reader import BulkReader
 from target_duckdb_bulk.sink import DuckDBBulkSink
 from target_duckdb_bulk.warehouse import TableSpec, Warehouse
 
 
-class TargetDuckDBBulk(Target):
+class TargetDuckDBBulk(TargetHooks):
     """Singer target for DuckDB: bulk loads, one transaction per batch, upsert on keys."""
 
     name = "target-duckdb-bulk"
@@ -87,9 +87,9 @@ class TargetDuckDBBulk(Target):
                     or self.config.get("add_record_metadata")
                     or self.config.get("flattening_enabled"))
 
-    def _process_schema_message(self, message_dict: dict) -> None:
-        super()._process_schema_message(message_dict)
-        stream = message_dict["stream"]
+    def schema_received(self, stream: str) -> None:
+        """A stream's RECORD lines go unparsed (reader.py) while nothing needs them
+        parsed: the identity map only, no validation, metadata columns or flattening."""
         maps = self.mapper.stream_maps.get(stream, [])
         raw = (self._raw_records_allowed and len(maps) == 1
                and type(maps[0]) is SameRecordTransform and maps[0].stream_alias == stream)
@@ -99,29 +99,11 @@ class TargetDuckDBBulk(Target):
         else:
             reader.raw_streams.discard(stream)
 
-    def _process_record_message(self, message_dict: dict) -> None:
-        """The SDK's record handling, except for a raw line (see reader.py): it goes to its
-        sink's spool as it is, with the same tallies, batch-full drain and max-age drain."""
-        line = message_dict.get(RAW_LINE)
-        if line is None:
-            super()._process_record_message(message_dict)
-            return
-        sink: DuckDBBulkSink = self.get_sink(message_dict["stream"])  # type: ignore[assignment]
-        sink.write_message_line(line)
-        sink.tally_record_read()
-        sink.record_counter_metric.increment()
-        if sink.is_full:
-            self.logger.info("Target sink for '%s' is full (%s records). Draining...",
-                             sink.stream_name, sink.current_size)
-            self.drain_one(sink)
-        self._handle_max_record_age()
-
-    def _write_state_message(self, state: dict) -> None:
+    def before_state_message(self) -> None:
         # The SDK emits STATE after draining every sink; a drained batch may still be
         # loading on the warehouse's thread: the state goes out only once it has committed.
         if "warehouse" in self.__dict__:
             self.warehouse.wait()
-        super()._write_state_message(state)
 
     def process_endofpipe(self) -> None:
         super().process_endofpipe()

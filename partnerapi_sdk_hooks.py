@@ -1,54 +1,71 @@
-"""Every use of singer-sdk's private API, in one place.
+"""Every use of singer-sdk's private API in this distribution, in one place.
 
-The tap needs a few of singer-sdk's private hooks where the SDK has no public one: its
-per-record path (half the tap's CPU went into work that has nothing to do here, see
-docs/benchmarks.md), its config validation, its CLI entry point, and a handful of private
-calls (write a STATE now, sync without writing RECORDs, log a request's duration). Each
-override below names the SDK function it mirrors. They were read against singer-sdk
-``SDK_VERSION``; tests/tap/test_tap_sdk_hooks.py fails on any other installed version, so an upgrade
-is a deliberate diff: re-read each mirrored function in the new release, adapt, then bump
-the constant. The same test fails if a private SDK name is used anywhere else in the
-package: the rest of the tap goes through the public names defined here.
+The tap and the loader (target-duckdb-bulk) need a few of singer-sdk's private hooks where
+the SDK has no public one: the tap's per-record path (half its CPU went into work that has
+nothing to do here, see docs/benchmarks.md), its config validation, its CLI entry point and
+a handful of private calls (write a STATE now, sync without writing RECORDs, log a
+request's duration); the loader's record path (a RECORD line loaded unparsed, date-times
+left to DuckDB), its STATE timing, and the batch-file types the SDK keeps in a private
+module. Each override below names the SDK function it mirrors. They were read against
+singer-sdk ``SDK_VERSION``; the SDK-hooks test fails on any other installed version, so an
+upgrade is a deliberate diff: re-read each mirrored function in the new release, adapt,
+then bump the constant. The same test fails if a private SDK name is used in any other
+module of the distribution: the rest goes through the public names defined here.
+
+A top-level module, not part of ``tap_partnerapi``: the loader uses it too, and depends on
+nothing of the tap's. What differs per plugin comes in through public hooks
+(``direct_writer``, ``read_state``, ``config_errors``, ``run_invoked``,
+``schema_received``, ``before_state_message``).
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from singer_sdk import Stream, Tap
+from singer_sdk import BatchSink, Stream, Tap, Target
 from singer_sdk import singerlib as singer
 from singer_sdk.exceptions import ConfigValidationError
 
 # Public in use, private in location: no public module exports them in this release.
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, BatchFileFormat
+from singer_sdk.helpers._batch import (
+    BaseBatchFileEncoding,
+    BatchConfig,
+    BatchFileFormat,
+    StorageTarget,
+)
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import load_json
 from singer_sdk.plugin_base import _ConfigInput
-
-from tap_partnerapi.preflight import load_state
-from tap_partnerapi.writer import can_write_directly, write_direct
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     import requests
-
-    from tap_partnerapi.tap import TapPartnerAPI
+    from singer_sdk.io_base import SingerWriter
 
 #: The singer-sdk release every override and private call below was checked against.
 SDK_VERSION = "0.54.9"
 
-__all__ = ["SDK_VERSION", "BaseBatchFileEncoding", "BatchConfig", "BatchFileFormat",
-           "FastRecordPath", "PushedRecords", "StreamAccess", "TapHooks"]
+#: The key under which a message reader hands a RECORD line over unparsed
+#: (:meth:`TargetHooks._process_record_message`).
+RAW_LINE = "_bulk_raw_line"
+
+#: ``write(stream_name, record, version)``: one RECORD line written without the SDK's path.
+DirectWriter = t.Callable[[str, dict[str, t.Any], int | None], None]
+
+__all__ = ["RAW_LINE", "SDK_VERSION", "BaseBatchFileEncoding", "BatchConfig",
+           "BatchFileFormat", "DirectWriter", "FastRecordPath", "PushedRecords",
+           "SinkHooks", "StorageTarget", "StreamAccess", "TapHooks", "TargetHooks"]
 
 
 class StreamAccess(Stream):
     """Public names for the private parts of ``singer_sdk.Stream`` the tap's streams use."""
 
     @property
-    def tap(self) -> TapPartnerAPI:
-        """The tap this stream belongs to (``Stream._tap``, set by ``Stream.__init__``)."""
-        return self._tap  # type: ignore[return-value]
+    def message_writer(self) -> SingerWriter:
+        """The writer the stream's messages go through: its tap's (``Stream._tap``, set by
+        ``Stream.__init__``; the SDK writes every message with ``self._tap.write_message``)."""
+        return self._tap.message_writer
 
     def write_state(self) -> None:
         """A STATE message now, if anything changed since the last one
@@ -86,10 +103,10 @@ class FastRecordPath(StreamAccess):
 
     Records are already JSON-typed, carry exactly the declared fields and their partition
     keys, and bookmarks move per page (``PartnerStream.advance_bookmark``); when nothing can
-    change a record on its way out, it is written directly (``writer.write_direct``).
+    change a record on its way out, it is written by :meth:`direct_writer`'s function.
     """
 
-    _direct_write: bool | None = None  # decided once per listing
+    _direct_write: DirectWriter | bool | None = None  # decided once per listing: False = SDK's
     _deselect_cached: bool | None = None
     _deselect_mask: t.Any = None
 
@@ -107,6 +124,11 @@ class FastRecordPath(StreamAccess):
             self._deselect_cached = any(breadcrumb and not selected
                                         for breadcrumb, selected in mask.items())
         return bool(self._deselect_cached)
+
+    def direct_writer(self) -> DirectWriter | None:
+        """The function that writes a record when nothing can change it on its way out, or
+        None for the SDK's path; asked once per listing (after :meth:`reset_record_path`)."""
+        return None
 
     def log_request_duration(self, response: requests.Response) -> None:
         """The SDK's request-duration metric for one response
@@ -138,15 +160,14 @@ class FastRecordPath(StreamAccess):
 
     def _write_record_message(self, record: dict) -> None:
         """Mirrors ``singer_sdk.streams.core.Stream._write_record_message``, but written
-        directly when nothing can change the record on its way out
-        (``writer.can_write_directly``)."""
-        direct = self._direct_write
-        if direct is None:
-            direct = self._direct_write = can_write_directly(self)
-        if not direct:
+        by :meth:`direct_writer`'s function when there is one."""
+        write = self._direct_write
+        if write is None:
+            write = self._direct_write = self.direct_writer() or False
+        if write is False:
             super()._write_record_message(record)
             return
-        write_direct(self.name, record, self._stream_version)
+        write(self.name, record, self._stream_version)  # type: ignore[operator]
         self.state_manager.is_flushed = False
 
     def _process_record(self, record: dict, child_context: t.Any = None,
@@ -171,6 +192,12 @@ class TapHooks(Tap):
         """Errors JSON Schema cannot express, each naming its setting (none here)."""
         return []
 
+    @staticmethod
+    def read_state(text: str, source: str | None) -> dict[str, t.Any]:
+        """The ``--state`` file's content (``source``: its name) as a state dict, as the
+        SDK's ``Tap.invoke`` reads it."""
+        return load_json(text)
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Mirrors singer_sdk.plugin_base.PluginBase._validate_config: the JSON Schema
         # errors, plus config_errors, in one ConfigValidationError.
@@ -190,7 +217,7 @@ class TapHooks(Tap):
                config: t.Any = None, state: t.IO[str] | None = None,
                catalog: t.IO[str] | None = None) -> None:
         """Mirrors ``singer_sdk.tap_base.Tap.invoke`` step by step, except that the state
-        file is read by ``preflight.load_state`` (errors name the file), the tap learns
+        file is read by :meth:`read_state` (errors can name the file), the tap learns
         where its state came from (``state_source``), and building and syncing the tap is
         left to :meth:`run_invoked` (the tap's exit statuses)."""
         super(Tap, cls).invoke(about=about, about_format=about_format)
@@ -200,10 +227,68 @@ class TapHooks(Tap):
         def build() -> TapHooks:
             source = None if state is None else getattr(state, "name", None)
             tap = cls(config=config_input.config,
-                      state=None if state is None else load_state(state.read(), source),
+                      state=None if state is None else cls.read_state(state.read(), source),
                       catalog=None if catalog is None else load_json(catalog.read()),
                       parse_env_config=config_input.parse_env, validate_config=True)
             tap.state_source = source  # type: ignore[attr-defined]
             return tap
 
         cls.run_invoked(build)
+
+
+class SinkHooks(BatchSink):
+    """A batch sink whose records keep their date-time strings: the loader casts them."""
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict,
+                                    treatment: t.Any) -> None:
+        """Mirrors ``singer_sdk.sinks.core.Sink._parse_timestamps_in_record``, minus the
+        parse: date-time strings are cast in bulk when the batch is staged (an invalid one
+        fails the batch, as the SDK's default ERROR treatment does). The SDK's per-record
+        parse is ~14 us a record, about as much as everything else it does."""
+
+
+class TargetHooks(Target):
+    """The SDK's message handling, plus RECORD lines a reader passed on unparsed.
+
+    A message reader may hand over a RECORD line of a stream that needs no Python work as
+    ``{"type": "RECORD", "stream": ..., RAW_LINE: line}``; that line goes to its sink's
+    ``write_message_line`` as it is. Which streams qualify is the target's business
+    (:meth:`schema_received`).
+    """
+
+    def schema_received(self, stream: str) -> None:
+        """Called after each SCHEMA message has been processed (sinks and maps updated)."""
+
+    def before_state_message(self) -> None:
+        """Called before each STATE message goes out (every sink holding its records has
+        been drained)."""
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        # Mirrors singer_sdk.target_base.Target._process_schema_message, then tells the
+        # target (stream maps are known only once the SCHEMA is processed).
+        super()._process_schema_message(message_dict)
+        self.schema_received(message_dict["stream"])
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """Mirrors ``singer_sdk.target_base.Target._process_record_message``, except for a
+        raw line: it goes to its sink's spool as it is, with the same tallies, batch-full
+        drain and max-age drain."""
+        line = message_dict.get(RAW_LINE)
+        if line is None:
+            super()._process_record_message(message_dict)
+            return
+        sink = self.get_sink(message_dict["stream"])
+        sink.write_message_line(line)  # type: ignore[attr-defined]
+        sink.tally_record_read()
+        sink.record_counter_metric.increment()
+        if sink.is_full:
+            self.logger.info("Target sink for '%s' is full (%s records). Draining...",
+                             sink.stream_name, sink.current_size)
+            self.drain_one(sink)
+        self._handle_max_record_age()
+
+    def _write_state_message(self, state: dict) -> None:
+        # Mirrors singer_sdk.target_base.Target._write_state_message, after the target's
+        # before_state_message (a drained batch may still be loading on another thread).
+        self.before_state_message()
+        super()._write_state_message(state)
