@@ -67,7 +67,7 @@ def _run(sb: SandboxProcess, workdir: Path, command: list[str], name: str, resou
 
 _WITHOUT = """
 import sys
-import tap_partnerapi.sdk_hooks as client
+import tap_partnerapi.client as client
 from tap_partnerapi.tap import TapPartnerAPI
 drop, write = {drop!r}, client.write_direct
 def lean(stream, record, version):
