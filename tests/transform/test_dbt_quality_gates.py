@@ -12,8 +12,10 @@ from tests.support.dbt_fixtures import (
     copy_warehouse,
     dbt,
     execute,
+    invoice,
     load,
     query,
+    ts,
 )
 
 
@@ -68,3 +70,35 @@ def test_freshness_errors_when_nothing_was_read_for_a_day(base: Warehouse,
     assert result.returncode != 0
     assert result.status("source.partnerapi.raw.coverage_ledger") == ["error"]
     assert result.status("source.partnerapi.raw.events") == ["error"]
+
+
+def test_the_cycles_tests_read_the_rows_of_the_latest_run(base: Warehouse,
+                                                          tmp_path: Path) -> None:
+    """docs/transform.md, "Tests on the cycle and on the sweep": with `test_scope: delta` a
+    mart's tests read the rows its latest run merged (its newest `_pa_transformed_at`), with
+    `full` every row."""
+    wh = copy_warehouse(base, tmp_path)
+    run = Batch(run_id="run_next")
+    day4 = wh.now.replace(hour=0) - timedelta(days=4)
+    run.add("invoices", invoice("in_4_0", "cus_4_0", "sub_4_0", day4, status="void",
+                                updated_at=ts(wh.now)), wh.now + timedelta(minutes=5))
+    load(wh.path, run)
+    assert dbt(wh.path, "build", "--select", "invoices_history", "invoices").returncode == 0
+    latest = {r[0] for r in query(wh.path, "select id from analytics.invoices where "
+                                          "_pa_transformed_at = (select max(_pa_transformed_at) "
+                                          "from analytics.invoices)")}
+    assert "in_4_0" in latest and "in_3_0" not in latest
+    # A row of an earlier run breaks accepted_values: the cycle does not read it, the daily
+    # build does.
+    execute(wh.path, "update analytics.invoices set status = 'bogus' where id = 'in_3_0'")
+    cycle = dbt(wh.path, "build", "--select", "invoices")
+    assert cycle.returncode == 0, cycle.output[-3000:]
+    assert cycle.status("accepted_values_invoices_status") == ["pass"]
+    daily = dbt(wh.path, "build", "--select", "invoices", "--vars", "{test_scope: full}")
+    assert daily.returncode != 0
+    assert daily.status("accepted_values_invoices_status") == ["fail"]
+    # The same fault in a row of the latest run fails the cycle.
+    execute(wh.path, "update analytics.invoices set status = 'open' where id = 'in_3_0'")
+    execute(wh.path, "update analytics.invoices set status = 'bogus' where id = 'in_4_0'")
+    cycle = dbt(wh.path, "build", "--select", "invoices")
+    assert cycle.status("accepted_values_invoices_status") == ["fail"]
