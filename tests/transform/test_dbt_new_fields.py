@@ -146,7 +146,8 @@ def test_the_incremental_result_is_the_full_refresh_result(drifted, tmp_path: Pa
     build(fresh, None, "--full-refresh")
     for table in ("customers", "customers_history", "invoices"):
         assert columns(fresh, table) == columns(wh, table)
-        cols = ", ".join(f'"{c}"' for c in columns(wh, table))
+        # Which dbt run wrote a row (_pa_transformed_at) differs between two builds by design.
+        cols = ", ".join(f'"{c}"' for c in columns(wh, table) if c != "_pa_transformed_at")
         sql = f"select {cols} from analytics.{table} order by all"
         assert query(fresh.path, sql) == query(wh.path, sql), table
 
