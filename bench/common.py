@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from partner_sandbox.process import SandboxProcess as _Driver
+from partnerapi_sandbox.process import SandboxProcess as _Driver
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

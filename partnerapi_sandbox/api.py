@@ -11,17 +11,17 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from partner_sandbox import schema
-from partner_sandbox.listing import list_page
-from partner_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
-from partner_sandbox.responses import Response, error, json_response
-from partner_sandbox.store import RESOURCES, dumps, loads
-from partner_sandbox.timeutil import US, http_date
+from partnerapi_sandbox import schema
+from partnerapi_sandbox.listing import list_page
+from partnerapi_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
+from partnerapi_sandbox.responses import Response, error, json_response
+from partnerapi_sandbox.store import RESOURCES, dumps, loads
+from partnerapi_sandbox.timeutil import US, http_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from partner_sandbox.sandbox import Sandbox
+    from partnerapi_sandbox.sandbox import Sandbox
 
 TOKEN_REQUESTS_PER_MINUTE = 10
 ANONYMOUS = "-anonymous-"

@@ -6,14 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from partner_sandbox import schema
-from partner_sandbox.cursors import Cursor, InvalidCursor
-from partner_sandbox.responses import Response, error
-from partner_sandbox.store import Table, dumps, loads
-from partner_sandbox.timeutil import fmt_us, parse_ts
+from partnerapi_sandbox import schema
+from partnerapi_sandbox.cursors import Cursor, InvalidCursor
+from partnerapi_sandbox.responses import Response, error
+from partnerapi_sandbox.store import Table, dumps, loads
+from partnerapi_sandbox.timeutil import fmt_us, parse_ts
 
 if TYPE_CHECKING:
-    from partner_sandbox.sandbox import Sandbox
+    from partnerapi_sandbox.sandbox import Sandbox
 
 MAX_PAGE_SIZE = 5000
 DEFAULT_PAGE_SIZE = 100

@@ -10,15 +10,15 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from partner_sandbox import schema
-from partner_sandbox.api import Api
-from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
-from partner_sandbox.cursors import CursorCodec
-from partner_sandbox.faults import KINDS, FaultInjector
-from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import DELETABLE, RESOURCES, Version, dumps, loads
-from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
-from partner_sandbox.world import World
+from partnerapi_sandbox import schema
+from partnerapi_sandbox.api import Api
+from partnerapi_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
+from partnerapi_sandbox.cursors import CursorCodec
+from partnerapi_sandbox.faults import KINDS, FaultInjector
+from partnerapi_sandbox.ratelimit import RateLimiter
+from partnerapi_sandbox.store import DELETABLE, RESOURCES, Version, dumps, loads
+from partnerapi_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
+from partnerapi_sandbox.world import World
 
 ChangeListener = Callable[[str, str, dict[str, Any], int], None]
 
@@ -73,13 +73,13 @@ class Sandbox:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Sandbox:
-        from partner_sandbox.server import SandboxServer
+        from partnerapi_sandbox.server import SandboxServer
 
         self._server = SandboxServer(self, self.host, self.port)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True,
-                                        name=f"partner-sandbox:{self.port}")
+                                        name=f"partnerapi-sandbox:{self.port}")
         self._thread.start()
         return self
 
@@ -114,7 +114,7 @@ class Sandbox:
         delta = round((((days * 24 + hours) * 60 + minutes) * 60 + seconds) * US)
         if delta < 0:
             raise ValueError("the clock only moves forward")
-        from partner_sandbox.evolve import evolve
+        from partnerapi_sandbox.evolve import evolve
 
         with self.lock:
             evolve(self.world, self.now_us, self.now_us + delta, self.activity)
@@ -137,9 +137,9 @@ class Sandbox:
                 for i, v in current.items()}
 
     def settlements(self, **options: Any) -> Any:
-        """The settlement drops (partner_sandbox.settlements) for the payments served now.
+        """The settlement drops (partnerapi_sandbox.settlements) for the payments served now.
         Built once per set of options, so its phases can be written between tap runs."""
-        from partner_sandbox.settlements import SettlementExports
+        from partnerapi_sandbox.settlements import SettlementExports
 
         key = json.dumps(options, sort_keys=True, default=str)
         cached = getattr(self, "_settlements", None)
@@ -309,7 +309,7 @@ class Sandbox:
 
     # -- used by the HTTP layer --------------------------------------------------------------
     def _restamp(self, resource: str, record_id: str, lag_us: int, at: int) -> Version:
-        from partner_sandbox.evolve import mutate
+        from partnerapi_sandbox.evolve import mutate
 
         record = self.world.record(resource, record_id)
         if record is None:

@@ -1,13 +1,13 @@
 """The vendor sandbox as a background process for the demo, stopped on exit whatever
-happens (context manager); the driver itself is ``partner_sandbox.process``."""
+happens (context manager); the driver itself is ``partnerapi_sandbox.process``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from partner_sandbox.process import SandboxProcess as _Driver
-from partner_sandbox.process import loopback_env
-from partner_sandbox.push import SECRETS_ENV
+from partnerapi_sandbox.process import SandboxProcess as _Driver
+from partnerapi_sandbox.process import loopback_env
+from partnerapi_sandbox.push import SECRETS_ENV
 
 
 class SandboxProcess(_Driver):

@@ -7,10 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from partner_sandbox import Sandbox
-from partner_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
-from partner_sandbox.push import SECRETS_ENV, Pusher
-from partner_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
+from partnerapi_sandbox.push import SECRETS_ENV, Pusher
+from partnerapi_sandbox.webhooks import ChangeFeed, WebhookSender
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 
