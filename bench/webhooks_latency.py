@@ -28,7 +28,7 @@ import duckdb
 
 from bench.common import ROOT, SandboxProcess, clean_env
 from bench.cycle import MELTANO, _env
-from partnerapi_sandbox.push import SECRETS_ENV
+from partnerapi_sandbox.webhook_push import SECRETS_ENV
 from partnerapi_webhooks.process import ReceiverProcess
 
 SECRET = "whsec_bench_latency"

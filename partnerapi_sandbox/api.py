@@ -11,7 +11,7 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from partnerapi_sandbox import schema
+from partnerapi_sandbox import schema_drift
 from partnerapi_sandbox.listing import list_page
 from partnerapi_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
 from partnerapi_sandbox.responses import Response, error, json_response
@@ -103,7 +103,7 @@ class Api:
             return error(404, "not_found", f"no such {resource[:-1]}: {segments[2]}", request_id)
         body = version.body
         if not sb.serves_documented_shape(resource):
-            body = dumps(schema.apply(sb.schema_mode, resource, loads(body),
+            body = dumps(schema_drift.apply(sb.schema_mode, resource, loads(body),
                                       sb.extra_fields.get(resource)))
         return Response(200, body, truncate=fault == "truncated_body")
 

@@ -11,7 +11,7 @@ import sys
 import threading
 
 from partnerapi_sandbox.faults import KINDS, PRESETS
-from partnerapi_sandbox.schema import MODES, NEW_FIELD_KINDS
+from partnerapi_sandbox.schema_drift import MODES, NEW_FIELD_KINDS
 from partnerapi_sandbox.settlements import FAULTS, FORMATS, PHASES
 from partnerapi_sandbox.world import SCALES
 
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     pusher = None
     if args.webhook_url:
-        from partnerapi_sandbox.push import SECRETS_ENV, Pusher
+        from partnerapi_sandbox.webhook_push import SECRETS_ENV, Pusher
 
         secrets = [x for x in os.environ.get(SECRETS_ENV, "").split(",") if x]
         if not secrets:

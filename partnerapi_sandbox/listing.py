@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from partnerapi_sandbox import schema
+from partnerapi_sandbox import schema_drift
 from partnerapi_sandbox.cursors import Cursor, InvalidCursor
 from partnerapi_sandbox.responses import Response, error
 from partnerapi_sandbox.store import Table, dumps, loads
@@ -65,9 +65,9 @@ def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Que
     fields = None
     raw_fields = _single(params, "fields")
     if raw_fields is not None:
-        allowed = set(schema.FIELDS[resource])
+        allowed = set(schema_drift.FIELDS[resource])
         if sb.schema_mode == "additive":
-            allowed |= set(schema.added_fields(resource))
+            allowed |= set(schema_drift.added_fields(resource))
         allowed |= set(sb.extra_fields.get(resource, ()))
         if sb.schema_mode == "rename" and resource == "invoices":
             allowed = (allowed - {"amount_due"}) | {"amount_due_minor"}
@@ -107,7 +107,7 @@ def _project(sb: Sandbox, table: Table, ids: list[str], keys: list[tuple[str, st
     out = []
     extra = sb.extra_fields.get(table.resource)
     for body in bodies:
-        record = schema.apply(sb.schema_mode, table.resource, loads(body), extra)
+        record = schema_drift.apply(sb.schema_mode, table.resource, loads(body), extra)
         if fields is not None:
             record = {f: record[f] for f in fields if f in record}
         out.append(dumps(record))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from partnerapi_sandbox import schema
+from partnerapi_sandbox import schema_drift
 from partnerapi_sandbox.api import Api
 from partnerapi_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
 from partnerapi_sandbox.cursors import CursorCodec
@@ -133,7 +133,7 @@ class Sandbox:
         with self.lock:
             current = dict(self.store.tables[resource].current)
         extra = self.extra_fields.get(resource)
-        return {i: schema.apply(self.schema_mode, resource, loads(v.body), extra)
+        return {i: schema_drift.apply(self.schema_mode, resource, loads(v.body), extra)
                 for i, v in current.items()}
 
     def settlements(self, **options: Any) -> Any:
@@ -177,19 +177,20 @@ class Sandbox:
         self.faults.set(preset_or_rates)
 
     def set_schema_mode(self, mode: str) -> None:
-        if mode not in schema.MODES:
-            raise ValueError(f"schema mode must be one of {schema.MODES}")
+        if mode not in schema_drift.MODES:
+            raise ValueError(f"schema mode must be one of {schema_drift.MODES}")
         self.schema_mode = mode
 
     def add_field(self, resource: str, name: str, kind: str) -> None:
         """From now on every record of ``resource`` is served with one more top-level field
-        ``name`` of ``kind`` (values: ``schema.new_field_value``; one in five null), in any
+        ``name`` of ``kind`` (values: ``schema_drift.new_field_value``; one in five null), in any
         schema mode, and the truth shows it: a new vendor field appearing without notice."""
         if resource not in RESOURCES:
             raise ValueError(f"resource must be one of {list(RESOURCES)}")
-        if kind not in schema.NEW_FIELD_KINDS:
-            raise ValueError(f"kind must be one of {schema.NEW_FIELD_KINDS}")
-        taken = {*schema.FIELDS[resource], *schema.added_fields(resource), "amount_due_minor"}
+        if kind not in schema_drift.NEW_FIELD_KINDS:
+            raise ValueError(f"kind must be one of {schema_drift.NEW_FIELD_KINDS}")
+        taken = {*schema_drift.FIELDS[resource], *schema_drift.added_fields(resource),
+                 "amount_due_minor"}
         if not name.isidentifier() or name in taken:
             raise ValueError(f"{name!r} is not a new field name for {resource}")
         with self.lock:
@@ -199,7 +200,8 @@ class Sandbox:
         """``record`` (a stored version, modified in place) as the API serves it now."""
         if self.serves_documented_shape(resource):
             return record
-        return schema.apply(self.schema_mode, resource, record, self.extra_fields.get(resource))
+        return schema_drift.apply(self.schema_mode, resource, record,
+                                  self.extra_fields.get(resource))
 
     def serves_documented_shape(self, resource: str) -> bool:
         """True when records are served exactly as stored (no drift applies)."""

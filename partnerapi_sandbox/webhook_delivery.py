@@ -321,7 +321,7 @@ class WebhookSender:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m partnerapi_sandbox.webhooks",
+        prog="python -m partnerapi_sandbox.webhook_delivery",
         description="Deliver synthetic signed notifications to a webhook receiver.",
     )
     parser.add_argument("--url", required=True, help="receiver URL, e.g. .../webhooks/partnerapi")

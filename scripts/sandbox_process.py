@@ -7,7 +7,7 @@ from pathlib import Path
 
 from partnerapi_sandbox.process import SandboxProcess as _Driver
 from partnerapi_sandbox.process import loopback_env
-from partnerapi_sandbox.push import SECRETS_ENV
+from partnerapi_sandbox.webhook_push import SECRETS_ENV
 
 
 class SandboxProcess(_Driver):

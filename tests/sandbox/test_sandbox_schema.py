@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from partnerapi_sandbox.schema import FIELDS
+from partnerapi_sandbox.schema_drift import FIELDS
 from partnerapi_sandbox.store import RESOURCES
 
 FORM = {"grant_type": "client_credentials", "client_id": "demo-client",

@@ -10,7 +10,7 @@ import tempfile
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from partnerapi_sandbox import Sandbox
-from partnerapi_sandbox.webhooks import build_notification, encode
+from partnerapi_sandbox.webhook_delivery import build_notification, encode
 from partnerapi_webhooks.landing import LocalLanding
 from partnerapi_webhooks.notification import build_document, landing_key, parse
 from tap_partnerapi.tap import TapPartnerAPI

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from partnerapi_sandbox.webhooks import WebhookSender, build_notification, sample_notifications
+from partnerapi_sandbox.webhook_delivery import (
+    WebhookSender,
+    build_notification,
+    sample_notifications,
+)
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.accept import CRASH_EXIT_CODE
 from partnerapi_webhooks.process import ReceiverProcess

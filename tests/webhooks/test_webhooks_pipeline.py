@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from partnerapi_sandbox import Sandbox
-from partnerapi_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender
 from partnerapi_webhooks.process import ReceiverProcess
 from tests.support.meltano_fixtures import pipeline_env
 

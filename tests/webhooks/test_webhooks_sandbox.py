@@ -9,8 +9,8 @@ from pathlib import Path
 
 from partnerapi_sandbox import Sandbox
 from partnerapi_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
-from partnerapi_sandbox.push import SECRETS_ENV, Pusher
-from partnerapi_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender
+from partnerapi_sandbox.webhook_push import SECRETS_ENV, Pusher
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 
