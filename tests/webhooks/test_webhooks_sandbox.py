@@ -70,7 +70,7 @@ def test_serve_pushes_to_a_receiver_with_secrets_from_the_environment(tmp_path: 
         assert missing.returncode == 2 and SECRETS_ENV in missing.stderr
 
         env = {**loopback_env(), SECRETS_ENV: "whsec_cli"}
-        with SandboxProcess(["--webhook-url", receiver.webhook_url], tmp_path / "sb.log",
+        with SandboxProcess(tmp_path / "sb.log", webhook_url=receiver.webhook_url,
                             env=env) as sandbox:
             sandbox.advance(1)
             deadline = time.monotonic() + 30
