@@ -64,8 +64,8 @@ $(TEST_STAMP): $(STAMP) meltano.yml pyproject.toml
 plugins: $(TEST_STAMP)
 
 demo: $(DEMO_STAMP)
-	$(PY) scripts/demo.py
-	$(PY) scripts/readme_demo.py
+	$(PY) -m scripts.demo
+	$(PY) -m scripts.readme_demo
 
 # pytest exits 5 when it collects no test: that is a failure here, on purpose (a suite that
 # runs nothing must not pass CI).

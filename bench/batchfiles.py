@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, SandboxProcess
+from bench.common import ROOT, bench_sandbox
 from bench.throughput import run_tap
 
 
@@ -27,8 +27,8 @@ def measure(workdir: Path, scale: str = "medium", repeats: int = 2,
     workdir.mkdir(parents=True)
     root = workdir / "files"
     plain, batch, files = [], [], 0
-    with SandboxProcess(workdir / "sandbox.log", scale=scale,
-                        rate_limit_per_minute=1_000_000) as sb:
+    with bench_sandbox(workdir / "sandbox.log", scale=scale,
+                       rate_limit_per_minute=1_000_000) as sb:
         sb.wait_ready()
         for n in range(repeats):
             plain.append(run_tap(sb, workdir, "events", f"record.{n}"))

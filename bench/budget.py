@@ -21,7 +21,7 @@ from typing import Any
 from bench.common import (
     CLIENT_ID,
     CLIENT_SECRET,
-    SandboxProcess,
+    bench_sandbox,
     clean_env,
     tap_argv,
     tap_catalog,
@@ -46,8 +46,8 @@ def measure(workdir: Path, limit: int = 100, window: float = 20.0, windows: int 
     workdir.mkdir(parents=True, exist_ok=True)
     kwargs = {"scale": "small", "seed": 5, "rate_limit_per_minute": limit,
               "rate_limit_window_seconds": window}
-    with SandboxProcess(workdir / "budget.shared.log", **kwargs) as shared, \
-            SandboxProcess(workdir / "budget.alone.log", **kwargs) as alone:
+    with bench_sandbox(workdir / "budget.shared.log", **kwargs) as shared, \
+            bench_sandbox(workdir / "budget.alone.log", **kwargs) as alone:
         shared.wait_ready()
         alone.wait_ready()
         backfill = _start(workdir, shared.url, "budget.backfill", "events",

@@ -15,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from partner_sandbox.process import SandboxProcess as _Driver
+from partnerapi_sandbox.process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -79,21 +80,19 @@ def run_measured(argv: list[str], *, stdout: Any = subprocess.DEVNULL,
                     usage.ru_maxrss / 1024, out_bytes)
 
 
-class SandboxProcess(_Driver):
+def bench_sandbox(log: Path, *, scale: str, seed: int = 7, rate_limit_per_minute: int = 1000,
+                  activity: float = 1.0, startup_timeout: float = 600,
+                  rate_limit_window_seconds: float = 60.0, webhook_url: str | None = None,
+                  webhook_secrets: Sequence[str] = ()) -> SandboxProcess:
     """``partnerapi-sandbox serve`` for the benchmarks: faults off, the bench's clients, and
     the measured processes' environment; ``build_seconds`` is its data build time."""
-
-    def __init__(self, log: Path, *, scale: str, seed: int = 7,
-                 rate_limit_per_minute: int = 1000, activity: float = 1.0,
-                 startup_timeout: float = 600, rate_limit_window_seconds: float = 60.0,
-                 ) -> None:
-        args = ["--seed", str(seed), "--scale", scale, "--faults", "off",
-                "--rate-limit-per-minute", str(rate_limit_per_minute),
-                "--rate-limit-window-seconds", str(rate_limit_window_seconds),
-                "--activity", str(activity), "--client", f"{CLIENT_ID}:{CLIENT_SECRET}"]
-        for n in range(BENCH_CLIENTS):
-            args += ["--client", f"bench-{n}:bench-secret-{n}"]
-        super().__init__(args, log, startup_timeout=startup_timeout, env=clean_env())
+    clients = [(CLIENT_ID, CLIENT_SECRET)]
+    clients += [(f"bench-{n}", f"bench-secret-{n}") for n in range(BENCH_CLIENTS)]
+    return SandboxProcess(
+        log, seed=seed, scale=scale, faults="off", rate_limit_per_minute=rate_limit_per_minute,
+        rate_limit_window_seconds=rate_limit_window_seconds, activity=activity,
+        clients=clients, webhook_url=webhook_url, webhook_secrets=webhook_secrets,
+        startup_timeout=startup_timeout, env=clean_env())
 
 
 def tap_config(workdir: Path, url: str, name: str, **settings: Any) -> Path:

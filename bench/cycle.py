@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, SandboxProcess, clean_env
+from bench.common import ROOT, bench_sandbox, clean_env
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 
@@ -119,7 +119,7 @@ def _stream_records(summary: Path, run_id_seen: set[str]) -> tuple[int, float]:
 
 def measure(workdir: Path, activity: float = 17.0) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
-    with SandboxProcess(workdir / "sandbox.log", scale="medium") as sb:
+    with bench_sandbox(workdir / "sandbox.log", scale="medium") as sb:
         now = dt.datetime.fromisoformat(sb.admin("GET", "/_sandbox/clock")["now"]
                                         .replace("Z", "+00:00"))
         start = (now - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")

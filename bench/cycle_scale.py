@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil
 
-from bench.common import ROOT, SandboxProcess
+from bench.common import ROOT, SandboxProcess, bench_sandbox
 from bench.cycle import MELTANO, _env, split
 
 #: The sandbox's activity for one simulated hour to bring about the large sandbox's hour at
@@ -115,8 +115,8 @@ def whole_sandbox(scale: str, workdir: Path) -> Iterator[tuple[SandboxProcess, d
     """A sandbox of ``scale`` (seed 3, faults off) and the environment of an isolated
     Meltano project whose tap reads everything it holds (start date ten years back)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    with SandboxProcess(workdir / "sandbox.log", scale=scale, seed=3,
-                        startup_timeout=900) as sb:
+    with bench_sandbox(workdir / "sandbox.log", scale=scale, seed=3,
+                       startup_timeout=900) as sb:
         now = dt.datetime.fromisoformat(sb.admin("GET", "/_sandbox/clock")["now"]
                                         .replace("Z", "+00:00"))
         start = (now - dt.timedelta(days=3650)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import SandboxProcess, clean_env, tap_argv, tap_catalog, tap_config
+from bench.common import bench_sandbox, clean_env, tap_argv, tap_catalog, tap_config
 
 POLL_SECONDS = 0.1
 
 
 def measure(workdir: Path, budget: int = 120, minutes: int = 2) -> dict[str, Any]:
-    with SandboxProcess(workdir / "pacing.sandbox.log", scale="small",
-                        rate_limit_per_minute=budget) as sb:
+    with bench_sandbox(workdir / "pacing.sandbox.log", scale="small",
+                       rate_limit_per_minute=budget) as sb:
         # 5-record pages: ~580 pages of events, more than the run can spend.
         config = tap_config(workdir, sb.url, "pacing", page_size=5,
                             requests_per_minute=budget)

@@ -28,6 +28,7 @@ from bench.common import (
     ROOT,
     TAP,
     SandboxProcess,
+    bench_sandbox,
     clean_env,
     run_measured,
     summary_of,
@@ -88,8 +89,8 @@ def measure(workdir: Path, reference: Path, scale: str, rounds: int,
     if without:
         variants["without"] = [sys.executable, "-c", _WITHOUT.format(drop=set(without))]
     out: dict[str, dict[str, float]] = {}
-    with SandboxProcess(workdir / "sandbox.log", scale=scale,
-                        rate_limit_per_minute=1_000_000) as sb:
+    with bench_sandbox(workdir / "sandbox.log", scale=scale,
+                       rate_limit_per_minute=1_000_000) as sb:
         sb.wait_ready()
         floor = run_floor(sb, workdir, resource)
         api_per_record = floor["api_bytes"] / floor["records"]

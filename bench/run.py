@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import backfill, budget, cycle, memory, pacing, profile, throughput, warehouse_load
-from bench.common import ROOT, SandboxProcess
+from bench.common import ROOT, SandboxProcess, bench_sandbox
 from bench.throughput import run_tap
 
 TARGETS = {"events_rps": 83_000, "ratio_vs_floor": 0.6, "pacing_share": 0.95,
@@ -38,8 +38,8 @@ def _whatif(sb: SandboxProcess, workdir: Path, since: str | None,
 def run_all(workdir: Path, quick: bool, skip: set[str]) -> dict[str, Any]:
     results: dict[str, Any] = {"quick": quick, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                          time.gmtime())}
-    big = SandboxProcess(workdir / "sandbox.log", scale="medium" if quick else "large",
-                         rate_limit_per_minute=1_000_000)
+    big = bench_sandbox(workdir / "sandbox.log", scale="medium" if quick else "large",
+                        rate_limit_per_minute=1_000_000)
     big.start()
     try:
         if "pacing" not in skip:

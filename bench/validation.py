@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import SandboxProcess
+from bench.common import SandboxProcess, bench_sandbox
 from bench.throughput import TapRun, run_tap
 
 UNCHECKED = [sys.executable, "-m", "bench.validation", "tap-without-typecheck"]
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(args)
     with tempfile.TemporaryDirectory(prefix="bench-validation-") as tmp:
         workdir = Path(tmp)
-        with SandboxProcess(workdir / "sandbox.log", scale=opts.scale,
-                            rate_limit_per_minute=1_000_000) as sb:
+        with bench_sandbox(workdir / "sandbox.log", scale=opts.scale,
+                           rate_limit_per_minute=1_000_000) as sb:
             for resource in opts.resources.split(","):
                 print(json.dumps(measure(sb, workdir, resource, opts.repeats)), flush=True)
     return 0

@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from bench.common import ROOT, SandboxProcess, clean_env, next_client
+from bench.common import ROOT, SandboxProcess, bench_sandbox, clean_env, next_client
 from bench.throughput import run_tap
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
@@ -219,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=ROOT / "output" / "bench")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    sb = SandboxProcess(args.workdir / "sandbox-wl.log", seed=3,
-                        scale="medium" if args.quick else "large",
-                        rate_limit_per_minute=1_000_000)
+    sb = bench_sandbox(args.workdir / "sandbox-wl.log", seed=3,
+                       scale="medium" if args.quick else "large",
+                       rate_limit_per_minute=1_000_000)
     sb.start()
     try:
         sb.wait_ready()

@@ -26,22 +26,12 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import ROOT, SandboxProcess, clean_env
+from bench.common import ROOT, bench_sandbox
 from bench.cycle import MELTANO, _env
-from partner_sandbox.push import SECRETS_ENV
 from partnerapi_webhooks.process import ReceiverProcess
 
 SECRET = "whsec_bench_latency"
 TRIGGER = str(Path(sys.executable).with_name("partnerapi-webhooks"))
-
-
-class PushingSandbox(SandboxProcess):
-    """The bench's sandbox, pushing every change to ``webhook_url``."""
-
-    def __init__(self, log: Path, webhook_url: str) -> None:
-        super().__init__(log, scale="small")
-        self.argv += ["--webhook-url", webhook_url]
-        self.env = {**clean_env(), SECRETS_ENV: SECRET}
 
 
 def curated_updated_at(db: Path, payment_id: str) -> str | None:
@@ -58,7 +48,8 @@ def finished_runs(log: Path) -> list[str]:
 
 def measure(changes: int, debounce: float, workdir: Path) -> list[float]:
     with ReceiverProcess(workdir / "receiver", secrets=[SECRET]) as receiver, \
-            PushingSandbox(workdir / "sandbox.log", receiver.webhook_url) as sandbox:
+            bench_sandbox(workdir / "sandbox.log", scale="small",
+                          webhook_url=receiver.webhook_url, webhook_secrets=[SECRET]) as sandbox:
         env = _env(workdir, sandbox.url, "2020-01-01T00:00:00Z")
         env["TAP_PARTNERAPI_WEBHOOKS_LANDING"] = str(receiver.landing)
         warm = subprocess.run([MELTANO, "run", "incremental"], cwd=ROOT, env=env,

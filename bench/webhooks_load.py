@@ -17,7 +17,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from partner_sandbox.webhooks import WebhookSender, sample_notifications
+from partnerapi_sandbox.webhook_delivery import WebhookSender, sample_notifications
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 

@@ -140,8 +140,8 @@ def _truth_fields(resource: str, variants: list[dict[str, dict[str, Any]]]) -> l
 Plan = list[tuple[str, str]]
 
 
-def _field_plan(f: Findings, resource: str, table: str, fields: list[str],
-                columns: dict[str, str]) -> Plan:
+def field_plan(f: Findings, resource: str, table: str, fields: list[str],
+               columns: dict[str, str]) -> Plan:
     """How each field must appear in ``table`` (see the module docstring); the columns a
     field's class forbids or requires are checked here once per table."""
     contract = CONTRACT[resource]
@@ -191,7 +191,7 @@ def compare_warehouse(db_path: str, truths: list[Truth], deleted: dict[str, set[
                 continue
             variants = [t[resource] for t in truths]
             columns = _columns(con, "analytics", mart)
-            plan = _field_plan(f, resource, mart, _truth_fields(resource, variants), columns)
+            plan = field_plan(f, resource, mart, _truth_fields(resource, variants), columns)
             json_columns = {c for c, kind in columns.items() if kind in ("JSON", "VARIANT")}
             rows = _rows(con, f'select * from analytics."{mart}" '
                               f"where environment = '{environment}'")

@@ -29,7 +29,7 @@ import duckdb
 
 from chaos.compare import Findings, compare_warehouse
 from chaos.pipeline import ROOT, Pipeline, RunResult
-from chaos.sandbox import SandboxProcess
+from partnerapi_sandbox.process import SandboxProcess
 
 RESOURCES = ("customers", "plans", "subscriptions", "invoices", "invoice_items", "payments",
              "refunds", "events")
@@ -77,11 +77,11 @@ class ChaosReport:
     seconds: float
 
 
-def sandbox_args(cfg: ChaosConfig) -> list[str]:
-    return ["--seed", str(cfg.seed), "--scale", "small", "--faults", cfg.faults,
-            "--token-lifetime-seconds", str(cfg.token_lifetime_seconds),
-            # Short stalls: a `timeout` fault still drops the connection unanswered.
-            "--hang-seconds", "3", "--max-retry-after-seconds", "2"]
+def chaos_sandbox(cfg: ChaosConfig) -> SandboxProcess:
+    return SandboxProcess(cfg.workdir / "sandbox.log", seed=cfg.seed, scale="small",
+                          faults=cfg.faults, token_lifetime_seconds=cfg.token_lifetime_seconds,
+                          # Short stalls: a `timeout` fault still drops the connection unanswered.
+                          hang_seconds=3, max_retry_after_seconds=2)
 
 
 def tap_settings(cfg: ChaosConfig) -> dict[str, str]:
@@ -198,7 +198,7 @@ def _ts(value: str, hours: float) -> str:
 
 def run_convergence(cfg: ChaosConfig, *, then_rename: bool = True) -> ChaosReport:
     started = time.monotonic()
-    with SandboxProcess(sandbox_args(cfg), cfg.workdir / "sandbox.log") as sb:
+    with chaos_sandbox(cfg) as sb:
         c = Chaos(cfg, sb)
         c.log(f"sandbox {sb.url}, workdir {cfg.workdir}, {cfg.cycles} cycles")
         c.incremental("c00-incremental")

@@ -1,4 +1,4 @@
-"""The accept path: claim, land, mark landed — in that order (see store.py for why)."""
+"""The accept path: claim, land, mark landed — in that order (see dedup_store.py for why)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from partnerapi_webhooks.config import Settings
+from partnerapi_webhooks.dedup_store import DedupStore
 from partnerapi_webhooks.landing import Landing
 from partnerapi_webhooks.notification import Notification, build_document, landing_key
-from partnerapi_webhooks.store import DedupStore
 
 log = logging.getLogger(__name__)
 CRASH_EXIT_CODE = 70

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from partnerapi_webhooks import signature
 from partnerapi_webhooks.accept import Acceptor
 from partnerapi_webhooks.config import Settings
+from partnerapi_webhooks.dedup_store import DedupStore
 from partnerapi_webhooks.landing import Landing, landing_from_uri
 from partnerapi_webhooks.metrics import Metrics
 from partnerapi_webhooks.notification import NotificationError, parse
-from partnerapi_webhooks.store import DedupStore
 
 log = logging.getLogger("partnerapi_webhooks")
 

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from partnerapi_webhooks import trigger
 from partnerapi_webhooks.app import create_app
 from partnerapi_webhooks.config import ConfigError, Settings
-from partnerapi_webhooks.store import DedupStore
+from partnerapi_webhooks.dedup_store import DedupStore
 
 log = logging.getLogger("partnerapi_webhooks")
 

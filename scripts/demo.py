@@ -1,4 +1,5 @@
-"""`make demo`: the whole pipeline against the local sandbox, end to end, with a summary.
+"""`make demo` (`python -m scripts.demo`): the whole pipeline against the local sandbox, end to
+end, with a summary.
 
 Steps: reset the dev warehouse and the dev Meltano state (so that re-running gives the same
 result), start the vendor sandbox with mild faults, run the `incremental` job (tap ->
@@ -14,6 +15,7 @@ stopped however the demo ends.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -28,13 +30,11 @@ from pathlib import Path
 
 import duckdb
 
+from partnerapi_sandbox.process import SandboxProcess
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
+from scripts.demo_summary import DELETABLE, print_summary
 from tap_partnerapi.schema import RESOURCE_PROPERTIES
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_summary import DELETABLE, print_summary
-from sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "output"
@@ -206,7 +206,10 @@ def settlement_runs(sandbox: SandboxProcess, env: dict[str, str],
     return scenario
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # No options: the parser gives `--help` (the docs check runs every command with it).
+    argparse.ArgumentParser(prog="python -m scripts.demo", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     started = time.monotonic()
     # SIGTERM (e.g. from `timeout`) must still run the `finally` that stops the sandbox.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -229,9 +232,10 @@ def main() -> int:
     step("start the sandbox (seed 7, scale small, mild faults, 3 s hangs, pushing webhooks)")
     # Hung and slow answers last 3 s instead of the vendor's 35 s: the same recovery paths,
     # without a demo that waits minutes on them.
-    with receiver, SandboxProcess(log=DEMO_DIR / "sandbox.log", faults="mild", hang_seconds=3,
+    with receiver, SandboxProcess(DEMO_DIR / "sandbox.log", seed=7, scale="small",
+                                  faults="mild", hang_seconds=3,
                                   webhook_url=receiver.webhook_url,
-                                  webhook_secret=WEBHOOK_SECRET) as sandbox:
+                                  webhook_secrets=[WEBHOOK_SECRET]) as sandbox:
         print(f"    receiver {receiver.webhook_url} -> {receiver.landing.relative_to(ROOT)}")
         env["TAP_PARTNERAPI_API_URL"] = sandbox.url
         print(f"    {sandbox.url}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from partner_sandbox import Sandbox
+from partnerapi_sandbox import Sandbox
 from tests.support.fakesnow import fakesnow_server
 
 

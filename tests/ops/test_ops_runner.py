@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from partner_sandbox import Sandbox
 from partnerapi_ops.runner import SKIPPED_EXIT_CODE, lock_path
+from partnerapi_sandbox import Sandbox
 from tap_partnerapi.schema import ID_FIELDS, RESOURCE_PROPERTIES
 from tests.support.meltano_fixtures import ROOT, pipeline_env
 

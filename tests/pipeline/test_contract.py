@@ -2,7 +2,7 @@
 contract fact is derived from it or checked here, so editing one copy alone fails a test.
 
 Copies: the tap's JSON schemas (tap_partnerapi/schema.py), the generated dbt macros
-(transform/macros/contract.sql), the sandbox's records (partner_sandbox/records.py and
+(transform/macros/contract.sql), the sandbox's records (partnerapi_sandbox/records.py and
 evolve.py write them field by field), the dbt test fixtures' raw rows
 (tests/support/dbt_fixtures.py) and the raw-row table of docs/design.md.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.sandbox import Sandbox
+from partnerapi_sandbox.sandbox import Sandbox
 from tap_partnerapi import contract
 from tap_partnerapi.contract import RESOURCES, Field, warehouse_type_of
 from tap_partnerapi.drift import json_type
@@ -210,7 +210,8 @@ def test_the_chaos_comparison_checks_fields_by_their_pii_class():
     """chaos/compare.py reads classes from the contract: a hashed field in clear, a missing
     column for a field the vendor added, or an unclassified new customers field in clear
     are findings; an unclassified new customers field left out is not."""
-    from chaos.compare import Findings, _field_plan
+    from chaos.compare import Findings
+    from chaos.compare import field_plan as _field_plan
 
     documented = [f.name for f in RESOURCES["customers"].fields]
     hashed = {"email_hash", "name_hash", "phone_hash", "address_hash"}

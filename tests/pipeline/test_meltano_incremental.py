@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from partner_sandbox import Sandbox
+from partnerapi_sandbox import Sandbox
 from tests.support.meltano_fixtures import pipeline_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,7 +26,7 @@ ALL_EXTRAS = ",".join(sorted(set(PYPROJECT["optional-dependencies"]) - {"dev"}))
 NEEDS_EXTRA = {"partnerapi-webhooks": "webhooks", "partnerapi-ops": "ops",
                "target-duckdb-bulk": "duckdb"}
 DEFINITION = ROOT / "plugins" / "extractors" / "tap-partnerapi--partnerapi.yml"
-IMPORTS = "import tap_partnerapi, partner_sandbox, partnerapi_webhooks, partnerapi_ops"
+IMPORTS = "import tap_partnerapi, partnerapi_sandbox, partnerapi_webhooks, partnerapi_ops"
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts import plugin_definition  # scripts/: a namespace package on pytest's pythonpath
+from scripts import plugin_definition  # the repository root is on pytest's pythonpath
 from tests.support.meltano_fixtures import user_project
 
 ROOT = Path(__file__).resolve().parents[2]

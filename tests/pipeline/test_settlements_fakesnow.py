@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox import Sandbox
+from partnerapi_sandbox import Sandbox
 from tap_partnerapi.settlements import SETTLEMENT_SCHEMA
 from tests.pipeline.settlement_fixtures import SELECT, _sql_ts
 from tests.support.dbt_fixtures import Batch, dbt, empty_audit_tables

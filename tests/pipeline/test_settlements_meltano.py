@@ -11,7 +11,7 @@ import subprocess
 import typing as t
 from pathlib import Path
 
-from partner_sandbox import Sandbox
+from partnerapi_sandbox import Sandbox
 from tests.support.dbt_fixtures import ROOT, ensure_installed, query
 from tests.support.meltano_fixtures import pipeline_env
 

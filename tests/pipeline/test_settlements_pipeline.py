@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox import Sandbox
-from partner_sandbox.settlements import FORMATS
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.settlements import FORMATS
 from tests.pipeline.settlement_fixtures import (
     build,
     load_messages,

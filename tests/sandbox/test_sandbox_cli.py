@@ -9,7 +9,7 @@ import requests
 
 
 def test_help_explains_every_knob():
-    out = subprocess.run([sys.executable, "-m", "partner_sandbox.cli", "serve", "--help"],
+    out = subprocess.run([sys.executable, "-m", "partnerapi_sandbox.cli", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for knob in ("--port", "--seed", "--scale", "--faults", "--fault", "--environment",
                  "--rate-limit-per-minute", "--token-lifetime-seconds", "--start-time",
@@ -19,7 +19,7 @@ def test_help_explains_every_knob():
 
 
 def test_serve_prints_url_and_answers():
-    proc = subprocess.Popen([sys.executable, "-m", "partner_sandbox.cli", "serve", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "partnerapi_sandbox.cli", "serve", "--port", "0",
                              "--seed", "3", "--faults", "off", "--environment", "production"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -8,9 +8,9 @@ import random
 import pytest
 import requests
 
-from partner_sandbox.store import RESOURCES, id_field
-from partner_sandbox.timeutil import HOUR, US
-from partner_sandbox.world import visibility_lag
+from partnerapi_sandbox.store import RESOURCES, id_field
+from partnerapi_sandbox.timeutil import HOUR, US
+from partnerapi_sandbox.world import visibility_lag
 
 FORM = {"grant_type": "client_credentials", "client_id": "demo-client",
         "client_secret": "demo-secret"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partner_sandbox.store import RESOURCES
+from partnerapi_sandbox.store import RESOURCES
 
 
 def test_ids_collide_across_environments_with_different_contents(sandbox):

@@ -9,8 +9,8 @@ import json
 import pytest
 import requests
 
-from partner_sandbox.faults import KINDS
-from partner_sandbox.store import RESOURCES, id_field
+from partnerapi_sandbox.faults import KINDS
+from partnerapi_sandbox.store import RESOURCES, id_field
 
 FORM = {"grant_type": "client_credentials", "client_id": "demo-client",
         "client_secret": "demo-secret"}

@@ -6,7 +6,7 @@ import base64
 
 import requests
 
-from partner_sandbox.store import RESOURCES, id_field
+from partnerapi_sandbox.store import RESOURCES, id_field
 
 CREDS = {"grant_type": "client_credentials", "client_id": "demo-client",
          "client_secret": "demo-secret"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from partner_sandbox.schema import FIELDS
-from partner_sandbox.store import RESOURCES
+from partnerapi_sandbox.schema_drift import FIELDS
+from partnerapi_sandbox.store import RESOURCES
 
 FORM = {"grant_type": "client_credentials", "client_id": "demo-client",
         "client_secret": "demo-secret"}
@@ -80,7 +80,7 @@ def test_a_field_added_later_is_served_everywhere_and_in_the_truth(sandbox):
 
 
 def test_the_cli_adds_fields_at_start():
-    from partner_sandbox.cli import build_parser
+    from partnerapi_sandbox.cli import build_parser
 
     args = build_parser().parse_args(["serve", "--add-field", "customers.loyalty_points:integer"])
     assert args.add_field == [("customers", "loyalty_points", "integer")]

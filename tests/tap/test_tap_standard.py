@@ -9,8 +9,8 @@ import tempfile
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from partner_sandbox import Sandbox
-from partner_sandbox.webhooks import build_notification, encode
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.webhook_delivery import build_notification, encode
 from partnerapi_webhooks.landing import LocalLanding
 from partnerapi_webhooks.notification import build_document, landing_key, parse
 from tap_partnerapi.tap import TapPartnerAPI

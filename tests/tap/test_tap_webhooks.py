@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox import Sandbox
-from partner_sandbox.webhooks import ChangeFeed, WebhookSender, build_notification
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender, build_notification
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import WebhookSender, sample_notifications
+from partnerapi_sandbox.webhook_delivery import WebhookSender, sample_notifications
 from partnerapi_webhooks.config import ConfigError, Settings
 from partnerapi_webhooks.process import ReceiverProcess
 

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import WebhookSender, build_notification, sample_notifications
+from partnerapi_sandbox.webhook_delivery import (
+    WebhookSender,
+    build_notification,
+    sample_notifications,
+)
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.accept import CRASH_EXIT_CODE
+from partnerapi_webhooks.dedup_store import DedupStore
 from partnerapi_webhooks.process import ReceiverProcess
-from partnerapi_webhooks.store import DedupStore
 
 SECRET = ["whsec_crash"]
 # Short lease so that the retry after a restart may take over the crashed delivery's claim.

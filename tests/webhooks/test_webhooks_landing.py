@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import build_notification, encode
+from partnerapi_sandbox.webhook_delivery import build_notification, encode
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.landing import LocalLanding, landing_from_uri
 from partnerapi_webhooks.notification import build_document, landing_key, parse

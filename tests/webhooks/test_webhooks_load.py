@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from partner_sandbox.webhooks import WebhookSender, sample_notifications
+from partnerapi_sandbox.webhook_delivery import WebhookSender, sample_notifications
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from partner_sandbox import Sandbox
-from partner_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender
 from partnerapi_webhooks.process import ReceiverProcess
 from tests.support.meltano_fixtures import pipeline_env
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import (
+from partnerapi_sandbox.webhook_delivery import (
     WebhookSender,
     build_notification,
     encode,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox import Sandbox
-from partner_sandbox.webhooks import WebhookSender, build_notification
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.webhook_delivery import WebhookSender, build_notification
 from partnerapi_webhooks.landing import LocalLanding, S3Landing
 from partnerapi_webhooks.notification import landing_key
 from partnerapi_webhooks.process import ReceiverProcess

@@ -7,10 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from partner_sandbox import Sandbox
-from partner_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
-from partner_sandbox.push import SECRETS_ENV, Pusher
-from partner_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox import Sandbox
+from partnerapi_sandbox.process import SANDBOX_BIN, SandboxProcess, loopback_env
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender
+from partnerapi_sandbox.webhook_push import SECRETS_ENV, Pusher
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.process import ReceiverProcess
 
@@ -70,7 +70,7 @@ def test_serve_pushes_to_a_receiver_with_secrets_from_the_environment(tmp_path: 
         assert missing.returncode == 2 and SECRETS_ENV in missing.stderr
 
         env = {**loopback_env(), SECRETS_ENV: "whsec_cli"}
-        with SandboxProcess(["--webhook-url", receiver.webhook_url], tmp_path / "sb.log",
+        with SandboxProcess(tmp_path / "sb.log", webhook_url=receiver.webhook_url,
                             env=env) as sandbox:
             sandbox.advance(1)
             deadline = time.monotonic() + 30

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from partner_sandbox.webhooks import build_notification, encode, sign
+from partnerapi_sandbox.webhook_delivery import build_notification, encode, sign
 from partnerapi_webhooks.signature import SignatureError, parse_header, verify
 
 BODY = encode(build_notification("payments", "updated", {"id": "pay_1", "amount": 5}))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sandbox.webhooks import WebhookSender, sample_notifications
+from partnerapi_sandbox.webhook_delivery import WebhookSender, sample_notifications
 from partnerapi_webhooks import reader
 from partnerapi_webhooks.cli import main as cli_main
 from partnerapi_webhooks.process import ReceiverProcess

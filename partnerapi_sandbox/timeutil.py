@@ -58,11 +58,6 @@ def parse_ts(text: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
 
 
-def to_datetime(us: int) -> datetime:
-    secs, frac = divmod(us, US)
-    return datetime.fromtimestamp(secs, UTC).replace(microsecond=frac)
-
-
 def http_date(us: int) -> str:
     """RFC 9110 IMF-fixdate, e.g. `Sat, 21 Nov 2026 10:00:07 GMT`."""
     return formatdate(us // US, usegmt=True)

@@ -10,12 +10,12 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from partner_sandbox.admin import handle_admin
-from partner_sandbox.responses import Response, error
-from partner_sandbox.timeutil import http_date
+from partnerapi_sandbox.admin import handle_admin
+from partnerapi_sandbox.responses import Response, error
+from partnerapi_sandbox.timeutil import http_date
 
 if TYPE_CHECKING:
-    from partner_sandbox.sandbox import Sandbox
+    from partnerapi_sandbox.sandbox import Sandbox
 
 
 class SandboxServer(ThreadingHTTPServer):

@@ -1,5 +1,5 @@
 """A local simulator of the Partner API, faults included."""
 
-from partner_sandbox.sandbox import Sandbox
+from partnerapi_sandbox.sandbox import Sandbox
 
 __all__ = ["Sandbox"]

@@ -5,26 +5,33 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from partner_sandbox import schema
-from partner_sandbox.api import Api
-from partner_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
-from partner_sandbox.cursors import CursorCodec
-from partner_sandbox.faults import KINDS, FaultInjector
-from partner_sandbox.ratelimit import RateLimiter
-from partner_sandbox.store import DELETABLE, RESOURCES, Version, dumps, loads
-from partner_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
-from partner_sandbox.world import World
+from partnerapi_sandbox.api import Api, ApiSettings
+from partnerapi_sandbox.auth import DEFAULT_CLIENTS, Auth, Client
+from partnerapi_sandbox.clock import SimClock
+from partnerapi_sandbox.counters import Counters
+from partnerapi_sandbox.cursors import CursorCodec
+from partnerapi_sandbox.faults import KINDS, FaultInjector
+from partnerapi_sandbox.listing import Listing
+from partnerapi_sandbox.ratelimit import RateLimiter
+from partnerapi_sandbox.schema_drift import Drift
+from partnerapi_sandbox.store import DELETABLE, RESOURCES, Version, dumps, loads
+from partnerapi_sandbox.timeutil import US, coerce_start, fmt_us, parse_ts
+from partnerapi_sandbox.world import World
 
 ChangeListener = Callable[[str, str, dict[str, Any], int], None]
 
 
 class Sandbox:
-    """A local Partner API. See docs/sandbox.md for every knob."""
+    """A local Partner API. See docs/sandbox.md for every knob.
+
+    It owns the state and the Python API; its parts take the pieces they use: the clock
+    (``SimClock``), the counters, the drift in force (``Drift``), the API's settings
+    (``ApiSettings``), and the listing's view of the store (``Listing``).
+    """
 
     def __init__(self, seed: int = 7, scale: str = "small", faults: str | dict = "off",
                  environment: str = "sandbox", rate_limit_per_minute: int = 1000,
@@ -39,21 +46,15 @@ class Sandbox:
             raise ValueError("environment must be 'production' or 'sandbox'")
         self.seed, self.scale, self.environment = seed, scale, environment
         self.host, self.port, self.verbose = host, port, verbose
-        self.token_lifetime_seconds = int(token_lifetime_seconds)
-        self.hang_seconds = float(hang_seconds)
-        self.max_retry_after_seconds = float(max_retry_after_seconds)
+        self.settings = ApiSettings(int(token_lifetime_seconds), float(hang_seconds),
+                                    float(max_retry_after_seconds))
         self.activity = float(activity)
         self.lock = threading.RLock()
-        self._start_us = coerce_start(start_time)
-        self.now_us = self._start_us
-        self._op_offset = 0.0  # seconds the clock was advanced: tokens and limits age too
-        self.world = World(seed, environment, scale, self._start_us)
+        self.clocks = SimClock(coerce_start(start_time))
+        self.world = World(seed, environment, scale, self.clocks.start_us)
         self.store = self.world.build()
         self.store.release(self.now_us)
-        self.schema_mode = "none"
-        self.set_schema_mode(schema_mode)
-        # resource -> {field: kind}: top-level fields added on demand (add_field).
-        self.extra_fields: dict[str, dict[str, str]] = {}
+        self.drift = Drift(schema_mode)
         self.faults = FaultInjector(faults, seed)
         self.limiter = RateLimiter(int(rate_limit_per_minute), rate_limit_window_seconds)
         self.auth = Auth()
@@ -64,22 +65,25 @@ class Sandbox:
             self.auth.add_client(c)
         self.cursors = CursorCodec(hashlib.sha256(f"cursor:{seed}:{environment}".encode())
                                    .digest())
-        self.api = Api(self)
-        self._stats = dict.fromkeys(("requests", "token_requests", "pages", "records_served",
-                                     "rate_limited"), 0)
-        self._stats_lock = threading.Lock()
+        self.stats = Counters()
+        self.api = Api(auth=self.auth, limiter=self.limiter, faults=self.faults,
+                       clock=self.clocks, counters=self.stats, settings=self.settings,
+                       forbidden=self.forbidden,
+                       listing=Listing(self.store, self.lock, self.cursors, self.faults,
+                                       self.drift, self.clocks, self.stats,
+                                       self.move_record))
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Sandbox:
-        from partner_sandbox.server import SandboxServer
+        from partnerapi_sandbox.server import SandboxServer
 
         self._server = SandboxServer(self, self.host, self.port)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, daemon=True,
-                                        name=f"partner-sandbox:{self.port}")
+                                        name=f"partnerapi-sandbox:{self.port}")
         self._thread.start()
         return self
 
@@ -104,42 +108,44 @@ class Sandbox:
         return f"http://{self.host}:{self.port}"
 
     # -- clocks ------------------------------------------------------------------------------
+    @property
+    def now_us(self) -> int:
+        """The simulated clock, epoch microseconds."""
+        return self.clocks.now_us
+
     def op_now(self) -> float:
         """Seconds on the operational clock (token expiry, rate limits): wall time plus every
         advance, so that moving the simulated clock also ages tokens and windows."""
-        return time.monotonic() + self._op_offset
+        return self.clocks.op_now()
 
     def advance(self, hours: float = 0, minutes: float = 0, days: float = 0,
                 seconds: float = 0) -> dict[str, Any]:
         delta = round((((days * 24 + hours) * 60 + minutes) * 60 + seconds) * US)
         if delta < 0:
             raise ValueError("the clock only moves forward")
-        from partner_sandbox.evolve import evolve
+        from partnerapi_sandbox.evolve import evolve
 
         with self.lock:
             evolve(self.world, self.now_us, self.now_us + delta, self.activity)
-            self.now_us += delta
+            self.clocks.advance(delta)
             self.world.now_us = self.now_us
             self.store.release(self.now_us)
-            self._op_offset += delta / US
         return self.clock()
 
     def clock(self) -> dict[str, Any]:
-        return {"now": fmt_us(self.now_us), "start": fmt_us(self._start_us),
-                "advanced_seconds": (self.now_us - self._start_us) / US}
+        return {"now": fmt_us(self.now_us), "start": fmt_us(self.clocks.start_us),
+                "advanced_seconds": (self.now_us - self.clocks.start_us) / US}
 
     # -- ground truth ------------------------------------------------------------------------
     def truth(self, resource: str) -> dict[str, dict[str, Any]]:
         with self.lock:
             current = dict(self.store.tables[resource].current)
-        extra = self.extra_fields.get(resource)
-        return {i: schema.apply(self.schema_mode, resource, loads(v.body), extra)
-                for i, v in current.items()}
+        return {i: self.drift.apply(resource, loads(v.body)) for i, v in current.items()}
 
     def settlements(self, **options: Any) -> Any:
-        """The settlement drops (partner_sandbox.settlements) for the payments served now.
+        """The settlement drops (partnerapi_sandbox.settlements) for the payments served now.
         Built once per set of options, so its phases can be written between tap runs."""
-        from partner_sandbox.settlements import SettlementExports
+        from partnerapi_sandbox.settlements import SettlementExports
 
         key = json.dumps(options, sort_keys=True, default=str)
         cached = getattr(self, "_settlements", None)
@@ -167,8 +173,7 @@ class Sandbox:
         return out
 
     def counters(self) -> dict[str, Any]:
-        with self._stats_lock:
-            out: dict[str, Any] = dict(self._stats)
+        out: dict[str, Any] = self.stats.snapshot()
         out["faults"] = {k: self.faults.counts.get(k, 0) for k in KINDS}
         return out
 
@@ -177,46 +182,55 @@ class Sandbox:
         self.faults.set(preset_or_rates)
 
     def set_schema_mode(self, mode: str) -> None:
-        if mode not in schema.MODES:
-            raise ValueError(f"schema mode must be one of {schema.MODES}")
-        self.schema_mode = mode
+        self.drift.set_mode(mode)
+
+    @property
+    def schema_mode(self) -> str:
+        return self.drift.mode
+
+    @property
+    def extra_fields(self) -> dict[str, dict[str, str]]:
+        return self.drift.extra_fields
 
     def add_field(self, resource: str, name: str, kind: str) -> None:
         """From now on every record of ``resource`` is served with one more top-level field
-        ``name`` of ``kind`` (values: ``schema.new_field_value``; one in five null), in any
+        ``name`` of ``kind`` (values: ``schema_drift.new_field_value``; one in five null), in any
         schema mode, and the truth shows it: a new vendor field appearing without notice."""
-        if resource not in RESOURCES:
-            raise ValueError(f"resource must be one of {list(RESOURCES)}")
-        if kind not in schema.NEW_FIELD_KINDS:
-            raise ValueError(f"kind must be one of {schema.NEW_FIELD_KINDS}")
-        taken = {*schema.FIELDS[resource], *schema.added_fields(resource), "amount_due_minor"}
-        if not name.isidentifier() or name in taken:
-            raise ValueError(f"{name!r} is not a new field name for {resource}")
         with self.lock:
-            self.extra_fields.setdefault(resource, {})[name] = kind
+            self.drift.add_field(resource, name, kind)
 
     def served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         """``record`` (a stored version, modified in place) as the API serves it now."""
-        if self.serves_documented_shape(resource):
-            return record
-        return schema.apply(self.schema_mode, resource, record, self.extra_fields.get(resource))
+        return self.drift.served(resource, record)
 
     def serves_documented_shape(self, resource: str) -> bool:
         """True when records are served exactly as stored (no drift applies)."""
-        return self.schema_mode == "none" and not self.extra_fields.get(resource)
+        return self.drift.documented_shape(resource)
+
+    @property
+    def hang_seconds(self) -> float:
+        return self.settings.hang_seconds
+
+    @property
+    def max_retry_after_seconds(self) -> float:
+        return self.settings.max_retry_after_seconds
+
+    @property
+    def token_lifetime_seconds(self) -> int:
+        return self.settings.token_lifetime_seconds
 
     def configure(self, token_lifetime_seconds: int | None = None,
                   rate_limit_per_minute: int | None = None, hang_seconds: float | None = None,
                   max_retry_after_seconds: float | None = None,
                   activity: float | None = None) -> None:
         if token_lifetime_seconds is not None:
-            self.token_lifetime_seconds = int(token_lifetime_seconds)
+            self.settings.token_lifetime_seconds = int(token_lifetime_seconds)
         if rate_limit_per_minute is not None:
             self.limiter.limit = int(rate_limit_per_minute)
         if hang_seconds is not None:
-            self.hang_seconds = float(hang_seconds)
+            self.settings.hang_seconds = float(hang_seconds)
         if max_retry_after_seconds is not None:
-            self.max_retry_after_seconds = float(max_retry_after_seconds)
+            self.settings.max_retry_after_seconds = float(max_retry_after_seconds)
         if activity is not None:
             self.activity = float(activity)
 
@@ -226,9 +240,9 @@ class Sandbox:
                 "extra_fields": {r: dict(f) for r, f in self.extra_fields.items()},
                 "fault_rates": dict(self.faults.rates),
                 "rate_limit_per_minute": self.limiter.limit,
-                "token_lifetime_seconds": self.token_lifetime_seconds,
-                "hang_seconds": self.hang_seconds,
-                "max_retry_after_seconds": self.max_retry_after_seconds,
+                "token_lifetime_seconds": self.settings.token_lifetime_seconds,
+                "hang_seconds": self.settings.hang_seconds,
+                "max_retry_after_seconds": self.settings.max_retry_after_seconds,
                 "activity": self.activity, "forbidden": sorted(self.forbidden),
                 "clients": sorted(self.auth.clients)}
 
@@ -238,10 +252,11 @@ class Sandbox:
         unknown = set(resources) - set(RESOURCES)
         if unknown:
             raise ValueError(f"unknown resource(s): {', '.join(sorted(unknown))}")
+        # In place: the API holds this very set.
         if allow:
-            self.forbidden -= set(resources)
+            self.forbidden.difference_update(resources)
         else:
-            self.forbidden |= set(resources)
+            self.forbidden.update(resources)
         return self.forbidden
 
     def corrupt(self, resource: str, record_id: str | None = None,
@@ -309,7 +324,7 @@ class Sandbox:
 
     # -- used by the HTTP layer --------------------------------------------------------------
     def _restamp(self, resource: str, record_id: str, lag_us: int, at: int) -> Version:
-        from partner_sandbox.evolve import mutate
+        from partnerapi_sandbox.evolve import mutate
 
         record = self.world.record(resource, record_id)
         if record is None:
@@ -336,21 +351,6 @@ class Sandbox:
         self._restamp(resource, record_id, self.now_us - at, at)  # visible at once
         self.store.release(self.now_us)
         return True
-
-    def count_request(self, token: bool = False) -> None:
-        with self._stats_lock:
-            self._stats["requests"] += 1
-            if token:
-                self._stats["token_requests"] += 1
-
-    def count_page(self, records: int) -> None:
-        with self._stats_lock:
-            self._stats["pages"] += 1
-            self._stats["records_served"] += records
-
-    def count_rate_limited(self) -> None:
-        with self._stats_lock:
-            self._stats["rate_limited"] += 1
 
 
 def _clients(clients: Iterable[Client] | dict[str, str]) -> list[Client]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from partner_sandbox import records as rec
-from partner_sandbox.timeutil import HOUR, US, fmt_us
-from partner_sandbox.world import World
+from partnerapi_sandbox import records as rec
+from partnerapi_sandbox.timeutil import HOUR, US, fmt_us
+from partnerapi_sandbox.world import World
 
 # (action, share of the table per simulated hour, table the share is taken of)
 RATES: tuple[tuple[str, float, str], ...] = (

@@ -8,28 +8,43 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from partner_sandbox import schema
-from partner_sandbox.listing import list_page
-from partner_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
-from partner_sandbox.responses import Response, error, json_response
-from partner_sandbox.store import RESOURCES, dumps, loads
-from partner_sandbox.timeutil import US, http_date
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from partner_sandbox.sandbox import Sandbox
+from partnerapi_sandbox.auth import Auth
+from partnerapi_sandbox.clock import SimClock
+from partnerapi_sandbox.counters import Counters
+from partnerapi_sandbox.faults import FaultInjector
+from partnerapi_sandbox.listing import Listing, list_page
+from partnerapi_sandbox.ratelimit import Decision, RateLimiter, ceil_seconds
+from partnerapi_sandbox.responses import Response, error, json_response
+from partnerapi_sandbox.store import RESOURCES, dumps, loads
+from partnerapi_sandbox.timeutil import US, http_date
 
 TOKEN_REQUESTS_PER_MINUTE = 10
 ANONYMOUS = "-anonymous-"
 
 
+@dataclass
+class ApiSettings:
+    """The knobs the API reads on every request (``Sandbox.configure`` changes them live)."""
+
+    token_lifetime_seconds: int = 900
+    hang_seconds: float = 35.0
+    max_retry_after_seconds: float = 60.0
+
+
 class Api:
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
+    """``forbidden`` is the sandbox's own set (``Sandbox.forbid`` changes it in place); the
+    store, its lock and the drift in force are the listing's."""
+
+    def __init__(self, *, auth: Auth, limiter: RateLimiter, faults: FaultInjector,
+                 clock: SimClock, counters: Counters, settings: ApiSettings,
+                 forbidden: set[str], listing: Listing) -> None:
+        self.auth, self.limiter, self.faults = auth, limiter, faults
+        self.clock, self.counters, self.settings = clock, counters, settings
+        self.forbidden, self.listing = forbidden, listing
         self.token_limiter = RateLimiter(TOKEN_REQUESTS_PER_MINUTE)
         self._ids = itertools.count(1)
         self._retry_format = itertools.count()
@@ -44,12 +59,11 @@ class Api:
         path = parts.path
         if path == "/oauth/token":
             return self._token(method, headers, body, request_id)
-        sb = self.sb
-        now = sb.op_now()
-        token, why = sb.auth.resolve(headers.get("Authorization"), now)
+        now = self.clock.op_now()
+        token, why = self.auth.resolve(headers.get("Authorization"), now)
         client = token.client_id if token else ANONYMOUS
-        decision = sb.limiter.hit(client, now)
-        sb.count_request()
+        decision = self.limiter.hit(client, now)
+        self.counters.request()
         if not decision.allowed:
             return self._too_many(decision, request_id)
         resp = self._authorized(method, path, parts.query, headers, token, why, request_id)
@@ -57,7 +71,6 @@ class Api:
 
     def _authorized(self, method: str, path: str, query: str, headers: Mapping[str, str],
                     token: object, why: str, request_id: str) -> Response:
-        sb = self.sb
         if token is None:
             message = {"missing": "no bearer token", "unknown": "unknown token",
                        "expired": "token has expired", "revoked": "token has been revoked"}[why]
@@ -70,22 +83,23 @@ class Api:
         if len(segments) not in (2, 3) or segments[0] != "v1" or segments[1] not in RESOURCES:
             return error(404, "not_found", f"no such endpoint: {path}", request_id)
         resource = segments[1]
-        allowed = sb.auth.clients[client_id].resources
-        if resource in sb.forbidden or (allowed is not None and resource not in allowed):
+        allowed = self.auth.clients[client_id].resources
+        if resource in self.forbidden or (allowed is not None and resource not in allowed):
             return error(403, "forbidden", f"this client may not read {resource}", request_id)
         listing = len(segments) == 2
-        fault = sb.faults.pick(client_id, f"{path}?{query}", listing)
+        fault = self.faults.pick(client_id, f"{path}?{query}", listing)
         if fault == "token_revoked":
-            sb.auth.revoke(headers.get("Authorization", ""))
+            self.auth.revoke(headers.get("Authorization", ""))
             return error(401, "invalid_token", "token has been revoked", request_id,
                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if fault == "rate_limit_burst":
-            seconds = sb.faults.uniform(min(5.0, sb.max_retry_after_seconds),
-                                        sb.max_retry_after_seconds)
-            return self._too_many(sb.limiter.block(client_id, sb.op_now(), seconds), request_id)
+            ceiling = self.settings.max_retry_after_seconds
+            seconds = self.faults.uniform(min(5.0, ceiling), ceiling)
+            return self._too_many(self.limiter.block(client_id, self.clock.op_now(), seconds),
+                                  request_id)
         if fault in ("timeout", "slow"):
             resp = self._route(resource, segments, query, request_id, None)
-            resp.delay, resp.hang_up = sb.hang_seconds, fault == "timeout"
+            resp.delay, resp.hang_up = self.settings.hang_seconds, fault == "timeout"
             return resp
         if fault in ("http_500", "http_502", "http_503"):
             return self._server_error(int(fault[-3:]), request_id)
@@ -93,18 +107,17 @@ class Api:
 
     def _route(self, resource: str, segments: list[str], query: str, request_id: str,
                fault: str | None) -> Response:
-        sb = self.sb
+        listing = self.listing
         if len(segments) == 2:
-            return list_page(sb, resource, parse_qs(query, keep_blank_values=True), request_id,
-                             fault)
-        with sb.lock:
-            version = sb.store.tables[resource].current.get(segments[2])
+            return list_page(listing, resource, parse_qs(query, keep_blank_values=True),
+                             request_id, fault)
+        with listing.lock:
+            version = listing.store.tables[resource].current.get(segments[2])
         if version is None:
             return error(404, "not_found", f"no such {resource[:-1]}: {segments[2]}", request_id)
         body = version.body
-        if not sb.serves_documented_shape(resource):
-            body = dumps(schema.apply(sb.schema_mode, resource, loads(body),
-                                      sb.extra_fields.get(resource)))
+        if not listing.drift.documented_shape(resource):
+            body = dumps(listing.drift.apply(resource, loads(body)))
         return Response(200, body, truncate=fault == "truncated_body")
 
     def _server_error(self, status: int, request_id: str) -> Response:
@@ -116,12 +129,13 @@ class Api:
         return error(status, kind, "transient failure, try again", request_id)
 
     def _too_many(self, decision: Decision, request_id: str) -> Response:
-        self.sb.count_rate_limited()
+        self.counters.rate_limited()
         seconds = ceil_seconds(decision.retry_after)
         # The vendor uses both documented formats; the HTTP-date is on the simulated clock,
         # like the Date header, so wait (Retry-After - Date).
         if next(self._retry_format) % 2:
-            retry_after = http_date(self.sb.now_us - self.sb.now_us % US + seconds * US)
+            now_us = self.clock.now_us
+            retry_after = http_date(now_us - now_us % US + seconds * US)
         else:
             retry_after = str(seconds)
         resp = error(429, "rate_limited", "too many requests", request_id,
@@ -130,7 +144,7 @@ class Api:
 
     def _with_limits(self, resp: Response, d: Decision) -> Response:
         # Reset is epoch seconds on the simulated clock, consistent with the Date header.
-        reset = self.sb.now_us // US + ceil_seconds(d.reset_in)
+        reset = self.clock.now_us // US + ceil_seconds(d.reset_in)
         resp.headers.setdefault("X-RateLimit-Limit", str(d.limit))
         resp.headers.setdefault("X-RateLimit-Remaining", str(d.remaining))
         resp.headers.setdefault("X-RateLimit-Reset", str(reset))
@@ -138,12 +152,11 @@ class Api:
 
     def _token(self, method: str, headers: Mapping[str, str], body: bytes,
                request_id: str) -> Response:
-        sb = self.sb
-        now = sb.op_now()
-        cid, secret, grant = sb.auth.credentials(body, headers.get("Authorization"))
+        now = self.clock.op_now()
+        cid, secret, grant = self.auth.credentials(body, headers.get("Authorization"))
         key = cid or ANONYMOUS
-        sb.count_request(token=True)
-        shared = sb.limiter.hit(key, now)
+        self.counters.request(token=True)
+        shared = self.limiter.hit(key, now)
         own = self.token_limiter.hit(key, now)
         if not shared.allowed:
             return self._too_many(shared, request_id)
@@ -155,11 +168,12 @@ class Api:
         if grant != "client_credentials":
             resp = error(400, "unsupported_grant_type", "grant_type must be client_credentials",
                          request_id)
-        elif sb.auth.check_client(cid, secret) is None:
+        elif self.auth.check_client(cid, secret) is None:
             resp = error(401, "invalid_client", "unknown client or wrong secret", request_id)
         else:
-            token = sb.auth.issue(cid or "", now, sb.token_lifetime_seconds)
+            lifetime = self.settings.token_lifetime_seconds
+            token = self.auth.issue(cid or "", now, lifetime)
             resp = json_response(200, {"access_token": token, "token_type": "Bearer",
-                                       "expires_in": sb.token_lifetime_seconds},
+                                       "expires_in": lifetime},
                                  headers={"Cache-Control": "no-store"})
         return self._with_limits(resp, shared)

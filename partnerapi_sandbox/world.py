@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from partner_sandbox import records as rec
-from partner_sandbox.store import RESOURCES, Store, Version, dumps, id_field, loads
-from partner_sandbox.timeutil import DAY, HOUR, US, fmt_us, parse_ts
+from partnerapi_sandbox import records as rec
+from partnerapi_sandbox.store import RESOURCES, Store, Version, dumps, id_field, loads
+from partnerapi_sandbox.timeutil import DAY, HOUR, US, fmt_us, parse_ts
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,18 +118,19 @@ class ChangeFeed:
         self._rng = random.Random(f"webhooks:{seed}")
         self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
-        self._sandbox: Any = None
+        # The sandbox's `served`: pushed objects carry the schema drift listings serve.
+        self._served: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
     def attach(self, sandbox: Any) -> ChangeFeed:
         sandbox.on_change(self)
-        self._sandbox = sandbox  # pushed objects carry the schema drift listings serve
+        self._served = sandbox.served
         return self
 
     def __call__(self, resource: str, kind: str, record: dict[str, Any], at_us: int) -> None:
         at = datetime.fromtimestamp(at_us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         snapshot = json.loads(json.dumps(record))
-        if self._sandbox is not None:
-            snapshot = self._sandbox.served(resource, snapshot)
+        if self._served is not None:
+            snapshot = self._served(resource, snapshot)
         with self._lock:
             self._pending.append(
                 build_notification(resource, kind, snapshot, created_at=at, rng=self._rng)
@@ -321,7 +322,7 @@ class WebhookSender:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m partner_sandbox.webhooks",
+        prog="python -m partnerapi_sandbox.webhook_delivery",
         description="Deliver synthetic signed notifications to a webhook receiver.",
     )
     parser.add_argument("--url", required=True, help="receiver URL, e.g. .../webhooks/partnerapi")

@@ -10,10 +10,10 @@ import signal
 import sys
 import threading
 
-from partner_sandbox.faults import KINDS, PRESETS
-from partner_sandbox.schema import MODES, NEW_FIELD_KINDS
-from partner_sandbox.settlements import FAULTS, FORMATS, PHASES
-from partner_sandbox.world import SCALES
+from partnerapi_sandbox.faults import KINDS, PRESETS
+from partnerapi_sandbox.schema_drift import MODES, NEW_FIELD_KINDS
+from partnerapi_sandbox.settlements import FAULTS, FORMATS, PHASES
+from partnerapi_sandbox.world import SCALES
 
 EPILOG = """\
 fault kinds (each has its own rate; --fault KIND=RATE overrides the preset):
@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "settlements":
         return _settlements(args)
-    from partner_sandbox.faults import resolve_rates
-    from partner_sandbox.sandbox import Sandbox
+    from partnerapi_sandbox.faults import resolve_rates
+    from partnerapi_sandbox.sandbox import Sandbox
 
     faults: str | dict[str, float] = args.faults
     if args.fault:
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     pusher = None
     if args.webhook_url:
-        from partner_sandbox.push import SECRETS_ENV, Pusher
+        from partnerapi_sandbox.webhook_push import SECRETS_ENV, Pusher
 
         secrets = [x for x in os.environ.get(SECRETS_ENV, "").split(",") if x]
         if not secrets:

@@ -13,7 +13,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from partner_sandbox.timeutil import DAY
+from partnerapi_sandbox.timeutil import DAY
 
 CURSOR_TTL_US = DAY
 

@@ -12,7 +12,7 @@ import itertools
 import random
 from typing import Any
 
-from partner_sandbox.timeutil import DAY, fmt_us
+from partnerapi_sandbox.timeutil import DAY, fmt_us
 
 Record = dict[str, Any]
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from partner_sandbox import schema
-from partner_sandbox.cursors import Cursor, InvalidCursor
-from partner_sandbox.responses import Response, error
-from partner_sandbox.store import Table, dumps, loads
-from partner_sandbox.timeutil import fmt_us, parse_ts
-
-if TYPE_CHECKING:
-    from partner_sandbox.sandbox import Sandbox
+from partnerapi_sandbox.clock import SimClock
+from partnerapi_sandbox.counters import Counters
+from partnerapi_sandbox.cursors import Cursor, CursorCodec, InvalidCursor
+from partnerapi_sandbox.faults import FaultInjector
+from partnerapi_sandbox.responses import Response, error
+from partnerapi_sandbox.schema_drift import Drift
+from partnerapi_sandbox.store import Store, Table, dumps, loads
+from partnerapi_sandbox.timeutil import fmt_us, parse_ts
 
 MAX_PAGE_SIZE = 5000
 DEFAULT_PAGE_SIZE = 100
@@ -32,6 +34,22 @@ class Query:
     page_size: int
     cursor: Cursor | None
     fields: tuple[str, ...] | None
+
+
+@dataclass
+class Listing:
+    """What serving a page reads and touches: the store (under ``lock``), the cursors, the
+    faults, the drift in force, the simulated clock, the counters, and the sandbox's way of
+    moving a record into the window being read (fault ``moved_record``)."""
+
+    store: Store
+    lock: AbstractContextManager[Any]
+    cursors: CursorCodec
+    faults: FaultInjector
+    drift: Drift
+    clock: SimClock
+    counters: Counters
+    move_record: Callable[[str, str | None, str | None, tuple[str, str] | None], bool]
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
@@ -53,7 +71,7 @@ def _timestamp(params: dict[str, list[str]], name: str) -> str | None:
         raise BadRequest("invalid_request", f"{name} must be an RFC 3339 timestamp") from exc
 
 
-def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Query:
+def parse_query(listing: Listing, resource: str, params: dict[str, list[str]]) -> Query:
     since, before = _timestamp(params, "updated_since"), _timestamp(params, "updated_before")
     raw_size = _single(params, "page_size")
     try:
@@ -65,12 +83,7 @@ def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Que
     fields = None
     raw_fields = _single(params, "fields")
     if raw_fields is not None:
-        allowed = set(schema.FIELDS[resource])
-        if sb.schema_mode == "additive":
-            allowed |= set(schema.added_fields(resource))
-        allowed |= set(sb.extra_fields.get(resource, ()))
-        if sb.schema_mode == "rename" and resource == "invoices":
-            allowed = (allowed - {"amount_due"}) | {"amount_due_minor"}
+        allowed = listing.drift.selectable_fields(resource)
         wanted = [f for f in raw_fields.split(",") if f]
         unknown = [f for f in wanted if f not in allowed]
         if unknown:
@@ -81,7 +94,7 @@ def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Que
     raw_cursor = _single(params, "cursor")
     if raw_cursor is not None:
         try:
-            cursor = sb.cursors.decode(raw_cursor, sb.now_us)
+            cursor = listing.cursors.decode(raw_cursor, listing.clock.now_us)
         except InvalidCursor as exc:
             raise BadRequest("invalid_cursor", str(exc)) from exc
         if (cursor.resource, cursor.since, cursor.before) != (resource, since, before):
@@ -90,7 +103,7 @@ def parse_query(sb: Sandbox, resource: str, params: dict[str, list[str]]) -> Que
     return Query(since, before, page_size, cursor, fields)
 
 
-def _project(sb: Sandbox, table: Table, ids: list[str], keys: list[tuple[str, str]],
+def _project(drift: Drift, table: Table, ids: list[str], keys: list[tuple[str, str]],
              fields: tuple[str, ...] | None) -> list[bytes]:
     if fields is not None and set(fields) <= {table.id_field, "updated_at"}:
         # The cheap id listing: answered from the index without touching the records.
@@ -102,30 +115,29 @@ def _project(sb: Sandbox, table: Table, ids: list[str], keys: list[tuple[str, st
         return out
     current = table.current
     bodies = [current[i].body for i in ids]
-    if fields is None and sb.serves_documented_shape(table.resource):
+    if fields is None and drift.documented_shape(table.resource):
         return bodies
     out = []
-    extra = sb.extra_fields.get(table.resource)
     for body in bodies:
-        record = schema.apply(sb.schema_mode, table.resource, loads(body), extra)
+        record = drift.apply(table.resource, loads(body))
         if fields is not None:
             record = {f: record[f] for f in fields if f in record}
         out.append(dumps(record))
     return out
 
 
-def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_id: str,
+def list_page(listing: Listing, resource: str, params: dict[str, list[str]], request_id: str,
               fault: str | None) -> Response:
     try:
-        q = parse_query(sb, resource, params)
+        q = parse_query(listing, resource, params)
     except BadRequest as exc:
-        sb.faults.uncount(fault)
+        listing.faults.uncount(fault)
         return error(400, exc.kind, str(exc), request_id)
-    table = sb.store.tables[resource]
-    with sb.lock:
+    table = listing.store.tables[resource]
+    with listing.lock:
         after = q.cursor.last if q.cursor else None
-        if fault == "moved_record" and not sb.move_record(resource, q.since, q.before, after):
-            sb.faults.uncount(fault)
+        if fault == "moved_record" and not listing.move_record(resource, q.since, q.before, after):
+            listing.faults.uncount(fault)
             fault = None
         lower, end = table.window(q.since, q.before, None)
         start = lower
@@ -135,29 +147,30 @@ def list_page(sb: Sandbox, resource: str, params: dict[str, list[str]], request_
             # Start a few records early: the client sees records it already has.
             back = min(start - lower, q.page_size - 1, 50)
             if q.cursor is None or back < 1:
-                sb.faults.uncount(fault)
+                listing.faults.uncount(fault)
                 fault = None
             else:
-                start -= sb.faults.randint(1, back)
+                start -= listing.faults.randint(1, back)
         stop = min(start + q.page_size, end)
         keys = table.keys[start:stop]
         has_more = stop < end
-        rows = _project(sb, table, [i for _, i in keys], keys, q.fields)
+        rows = _project(listing.drift, table, [i for _, i in keys], keys, q.fields)
     count = len(rows)
     if fault == "partial_page" and count < 1:
-        sb.faults.uncount(fault)
+        listing.faults.uncount(fault)
         fault = None
     if fault == "partial_page":
-        drop = sb.faults.randint(1, max(1, count // 3))
-        keep = sorted(sb.faults.sample(range(count), count - drop))
+        drop = listing.faults.randint(1, max(1, count // 3))
+        keep = sorted(listing.faults.sample(range(count), count - drop))
         rows = [rows[i] for i in keep]
     next_cursor = None
     if has_more:
-        next_cursor = sb.cursors.encode(Cursor(resource, keys[-1], q.since, q.before, sb.now_us))
+        next_cursor = listing.cursors.encode(
+            Cursor(resource, keys[-1], q.since, q.before, listing.clock.now_us))
     body = b"".join([b'{"data":[', b",".join(rows), b'],"count":', str(count).encode(),
                      b',"has_more":', b"true" if has_more else b"false", b',"next_cursor":',
                      json.dumps(next_cursor).encode(), b"}"])
-    sb.count_page(len(rows))
+    listing.counters.page(len(rows))
     if fault == "http_504":
         return error(504, "gateway_timeout", "upstream timed out", request_id)
     return Response(200, body, truncate=fault == "truncated_body")

@@ -85,3 +85,51 @@ def apply(mode: str, resource: str, record: dict[str, Any],
         for name, kind in extra.items():
             record[name] = new_field_value(kind, name, record_id)
     return record
+
+
+class Drift:
+    """The drift in force - a mode and the fields added on demand - and what it makes of a
+    stored record when the API (or a pushed notification, or the truth) serves it."""
+
+    def __init__(self, mode: str = "none") -> None:
+        self.mode = "none"
+        # resource -> {field: kind}: top-level fields added on demand (add_field).
+        self.extra_fields: dict[str, dict[str, str]] = {}
+        self.set_mode(mode)
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"schema mode must be one of {MODES}")
+        self.mode = mode
+
+    def add_field(self, resource: str, name: str, kind: str) -> None:
+        if resource not in FIELDS:
+            raise ValueError(f"resource must be one of {list(FIELDS)}")
+        if kind not in NEW_FIELD_KINDS:
+            raise ValueError(f"kind must be one of {NEW_FIELD_KINDS}")
+        taken = {*FIELDS[resource], *added_fields(resource), "amount_due_minor"}
+        if not name.isidentifier() or name in taken:
+            raise ValueError(f"{name!r} is not a new field name for {resource}")
+        self.extra_fields.setdefault(resource, {})[name] = kind
+
+    def documented_shape(self, resource: str) -> bool:
+        """True when records are served exactly as stored (no drift applies)."""
+        return self.mode == "none" and not self.extra_fields.get(resource)
+
+    def apply(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` (modified in place) with the drift in force applied."""
+        return apply(self.mode, resource, record, self.extra_fields.get(resource))
+
+    def served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        """``apply``, skipped when nothing applies (the common case: no copy, no work)."""
+        return record if self.documented_shape(resource) else self.apply(resource, record)
+
+    def selectable_fields(self, resource: str) -> set[str]:
+        """The names ``fields=`` accepts for ``resource`` now."""
+        allowed = set(FIELDS[resource])
+        if self.mode == "additive":
+            allowed |= set(added_fields(resource))
+        allowed |= set(self.extra_fields.get(resource, ()))
+        if self.mode == "rename" and resource == "invoices":
+            allowed = (allowed - {"amount_due"}) | {"amount_due_minor"}
+        return allowed

@@ -1,4 +1,4 @@
-"""Measure how fast the sandbox serves pages: `python -m partner_sandbox.throughput`.
+"""Measure how fast the sandbox serves pages: `python -m partnerapi_sandbox.throughput`.
 
 The server runs in its own process pinned to one core (faults off); this client reads raw bytes over
 one keep-alive connection and does not parse JSON, so the figure is the sandbox's, not a
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     build = 0.0
     if url is None:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "partner_sandbox.cli", "serve", "--port",
+        proc = subprocess.Popen([sys.executable, "-m", "partnerapi_sandbox.cli", "serve", "--port",
                                  "0", "--scale", args.scale, "--faults", "off",
                                  "--rate-limit-per-minute", "1000000"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

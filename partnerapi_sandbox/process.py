@@ -16,9 +16,12 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
+
+from partnerapi_sandbox.webhook_push import SECRETS_ENV
 
 SANDBOX_BIN = str(Path(sys.executable).with_name("partnerapi-sandbox"))
 
@@ -29,20 +32,45 @@ def loopback_env() -> dict[str, str]:
 
 
 class SandboxProcess:
-    """``with SandboxProcess(["--seed", "7"], log) as sb: sb.advance(2)``.
+    """``with SandboxProcess(log, seed=7, faults="mild") as sb: sb.advance(2)``.
 
-    ``serve_args`` are the arguments after ``serve``; ``--port 0`` is added unless given, and
-    the URL is read from the ``SANDBOX_URL=`` line the sandbox prints once it serves.
+    Each keyword is the ``serve`` option of the same name; one left ``None`` is not passed, so
+    the sandbox's own default applies. ``port=0`` (the default here) lets it pick a free port:
+    the URL is read from the ``SANDBOX_URL=`` line it prints once it serves. ``serve_args``
+    are passed as they are, for the options without a keyword here.
     """
 
-    def __init__(self, serve_args: list[str], log: Path, *, startup_timeout: float = 60,
-                 env: dict[str, str] | None = None) -> None:
-        self.argv = [SANDBOX_BIN, "serve", *serve_args]
-        if "--port" not in serve_args:
-            self.argv += ["--port", "0"]
+    def __init__(self, log: Path, *, seed: int | None = None, scale: str | None = None,
+                 faults: str | None = None, port: int = 0, hang_seconds: float | None = None,
+                 rate_limit_per_minute: int | None = None,
+                 rate_limit_window_seconds: float | None = None,
+                 token_lifetime_seconds: int | None = None,
+                 max_retry_after_seconds: float | None = None, activity: float | None = None,
+                 clients: Sequence[tuple[str, str]] = (), webhook_url: str | None = None,
+                 webhook_secrets: Sequence[str] = (), serve_args: Sequence[str] = (),
+                 env: dict[str, str] | None = None, startup_timeout: float = 60) -> None:
+        options: dict[str, object | None] = {
+            "--port": port, "--seed": seed, "--scale": scale, "--faults": faults,
+            "--hang-seconds": hang_seconds, "--rate-limit-per-minute": rate_limit_per_minute,
+            "--rate-limit-window-seconds": rate_limit_window_seconds,
+            "--token-lifetime-seconds": token_lifetime_seconds,
+            "--max-retry-after-seconds": max_retry_after_seconds, "--activity": activity,
+            "--webhook-url": webhook_url}
+        self.argv = [SANDBOX_BIN, "serve"]
+        for flag, value in options.items():
+            if value is not None:
+                self.argv += [flag, str(value)]
+        for client_id, secret in clients:
+            self.argv += ["--client", f"{client_id}:{secret}"]
+        self.argv += serve_args
+        self.env = env
+        if webhook_secrets:
+            # The push loop's signing secrets travel in the environment, never on the
+            # command line, where `ps` would show them.
+            self.env = {**(loopback_env() if env is None else env),
+                        SECRETS_ENV: ",".join(webhook_secrets)}
         self.log = log
         self.startup_timeout = startup_timeout
-        self.env = env
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.started = 0.0
@@ -140,6 +168,10 @@ class SandboxProcess:
 
     def counters(self) -> dict[str, Any]:
         return self.admin("GET", "/_sandbox/counters")
+
+    def requests(self) -> int:
+        """Requests the sandbox has answered so far (all clients)."""
+        return int(self.counters().get("requests", 0))
 
     def clock(self) -> str:
         return str(self.admin("GET", "/_sandbox/clock")["now"])

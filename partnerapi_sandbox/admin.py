@@ -6,11 +6,11 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from partner_sandbox.responses import Response, error, json_response
-from partner_sandbox.store import RESOURCES
+from partnerapi_sandbox.responses import Response, error, json_response
+from partnerapi_sandbox.store import RESOURCES
 
 if TYPE_CHECKING:
-    from partner_sandbox.sandbox import Sandbox
+    from partnerapi_sandbox.sandbox import Sandbox
 
 
 def handle_admin(sb: Sandbox, method: str, target: str, body: bytes,

@@ -14,10 +14,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from partner_sandbox.webhooks import ChangeFeed, WebhookSender
+from partnerapi_sandbox.webhook_delivery import ChangeFeed, WebhookSender
 
 SECRETS_ENV = "PARTNERAPI_SANDBOX_WEBHOOK_SECRETS"
-log = logging.getLogger("partner_sandbox.push")
+log = logging.getLogger("partnerapi_sandbox.webhook_push")
 
 
 class Pusher:

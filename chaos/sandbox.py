@@ -1,9 +1,0 @@
-"""The vendor sandbox as its own process, driven over its admin API exactly as an operator
-would: the pipeline under test never shares memory with it (the shared driver lives in
-``partner_sandbox.process``)."""
-
-from __future__ import annotations
-
-from partner_sandbox.process import SandboxProcess
-
-__all__ = ["SandboxProcess"]
