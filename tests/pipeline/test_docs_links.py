@@ -8,7 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from docs_commands import ROOT, doc_files
+from tests.pipeline.docs_commands import ROOT, doc_files
 
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
