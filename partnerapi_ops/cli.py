@@ -1,6 +1,7 @@
 """`partnerapi-ops`: status at a glance, metrics, health check → alerts, locked Meltano runs.
 
-Settings come from the environment (see partnerapi_ops.config and docs/operations-alerts.md).
+Settings come from the environment (see partnerapi_ops.config and docs/operations/running.md,
+'Settings').
 """
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="partnerapi-ops run",
         description="Run a Meltano job, schedule or block list under a per-state-id lock "
-        "(docs/operations.md, 'Runs and the run lock'). Other options go to `meltano run`.",
+        "(docs/operations/running.md, 'Runs and the run lock'). Other options go to `meltano run`.",
     )
     parser.add_argument("blocks", nargs="+", help="job, schedule or plugin names")
     parser.add_argument(

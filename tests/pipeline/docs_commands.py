@@ -1,4 +1,5 @@
-"""Every shell command shown in README.md and docs/*.md, and how a test proves it still works.
+"""Every shell command shown in README.md, CHANGELOG.md and docs/**/*.md, and how a test
+proves it still works.
 
 Found generically (other sections and files are covered as they appear):
 - fenced blocks in ``bash``/``sh``/``shell``/``console`` (or no language): every command line
@@ -59,7 +60,9 @@ class DocCommand:
 
 
 def doc_files() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    # docs/ has folders (the runbook is docs/operations/): every page at any depth. The
+    # CHANGELOG holds the upgrade steps of each version, commands included.
+    return [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _program(word: str) -> str:
