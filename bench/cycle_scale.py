@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -113,8 +114,11 @@ def log_rows(log: Path) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def whole_sandbox(scale: str, workdir: Path) -> Iterator[tuple[SandboxProcess, dict[str, str]]]:
     """A sandbox of ``scale`` (seed 3, faults off) and the environment of an isolated
-    Meltano project whose tap reads everything it holds (start date ten years back)."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    Meltano project whose tap reads everything it holds (start date ten years back). The
+    workdir starts empty: a warehouse or Meltano state left by an earlier run would make the
+    first run a cycle."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     with bench_sandbox(workdir / "sandbox.log", scale=scale, seed=3,
                        startup_timeout=900) as sb:
         now = dt.datetime.fromisoformat(sb.admin("GET", "/_sandbox/clock")["now"]
