@@ -2,13 +2,10 @@
 -- resource, id): the updated_at of its latest version (polled or pushed), and when we first
 -- polled a version of it (null for a record known only from a webhook: the vendor may not
 -- list it yet). The delete rules (snapshot evaluation, missing ids, delete flags) all start
--- from here. A table kept incrementally like the marts (incremental.sql): a run re-derives
--- only the keys touched since its watermark, from all their versions.
-{{ config(materialized='incremental', unique_key=['resource', 'environment', 'id'],
-          incremental_strategy=('merge' if target.type == 'snowflake' and target.name != 'fakesnow'
-                                else 'delete+insert'),
-          tmp_relation_type=('transient' if target.name == 'fakesnow' else 'view'),
-          on_schema_change='append_new_columns') }}
+-- from here. A table kept incrementally like the marts (incremental.sql; their incremental
+-- settings, dbt_project.yml): a run re-derives only the keys touched since its watermark,
+-- from all their versions.
+{{ config(materialized='incremental', unique_key=['resource', 'environment', 'id']) }}
 -- depends_on: {{ ref('stg_webhook_notifications') }}
 {%- for resource in deletable_resources() %}
 {%- if not loop.first %}
