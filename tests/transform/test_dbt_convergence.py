@@ -19,6 +19,7 @@ from tests.support.dbt_fixtures import (
     invoice,
     load,
     query,
+    refund,
     ts,
 )
 
@@ -169,3 +170,52 @@ def test_an_incremental_run_reads_the_delta_and_the_overlap_only(base: Warehouse
     build(wh, "--full-refresh", "--select", "invoices_history", "invoices")
     assert query(wh.path, "select status from analytics.invoices where id = 'in_3_0'") == [
         ("void",)]
+
+
+def test_a_touched_key_is_rebuilt_from_its_new_raw_rows_and_the_rows_the_mart_holds(
+        base: Warehouse, tmp_path: Path) -> None:
+    """Slicing reads the JSON of the delta only (incremental_slice, docs/transform.md): a
+    key's new versions are typed from raw; the versions the mart already holds for it come
+    from the mart, only their interval moves. A late version older than the current one slots
+    in between without replacing it - in a history mart and in a current mart that has none
+    (refunds)."""
+    wh = copy_warehouse(base, tmp_path)
+    # The old versions of the two keys edited in place in raw, with no new load stamp: a run
+    # that re-typed them from raw would show the edit; the full rebuild at the end does.
+    for table, key, patch in (("invoices", "in_3_0", '{"number": "EDITED"}'),
+                              ("refunds", "re_3", '{"reason": "EDITED"}')):
+        execute(wh.path, f"""update raw.{table} set _pa_raw = json_merge_patch(_pa_raw,
+                             '{patch}'), _sdc_batched_at = _sdc_batched_at - interval 1 day
+                             where id = '{key}'""")
+    day3 = wh.now.replace(hour=0) - timedelta(days=3)
+    run = Batch(run_id="run_touch")
+    at = wh.now + timedelta(minutes=5)
+    run.add("invoices", invoice("in_3_0", "cus_3_0", "sub_3_0", day3, status="void",
+                                updated_at=ts(wh.now)), at)
+    run.add("invoices", invoice("in_3_0", "cus_3_0", "sub_3_0", day3, status="draft",
+                                updated_at=ts(day3 - timedelta(seconds=30))), at)
+    run.add("refunds", refund("re_3", "pay_3_0", "txn_3_0", day3, status="pending",
+                              updated_at=ts(day3 - timedelta(minutes=1))), at)
+    load(wh.path, run)
+    build(wh)
+
+    history = query(wh.path, "select status, number, valid_from, valid_to, is_current "
+                             "from analytics.invoices_history where id = 'in_3_0' "
+                             "and environment = 'sandbox' order by valid_from")
+    assert [(s, n, c) for s, n, _, _, c in history] == [
+        ("draft", "N-in_3_0", False), ("open", "N-in_3_0", False), ("paid", "N-in_3_0", False),
+        ("void", "N-in_3_0", True)]
+    assert [row[3] for row in history[:-1]] == [row[2] for row in history[1:]]
+    assert query(wh.path, "select status, number from analytics.invoices "
+                          "where id = 'in_3_0' and environment = 'sandbox'") == [
+        ("void", "N-in_3_0")]
+    assert query(wh.path, "select status, reason from analytics.refunds "
+                          "where id = 're_3' and environment = 'sandbox'") == [
+        ("succeeded", None)]
+
+    build(wh, "--full-refresh", "--select", "invoices_history", "invoices", "refunds")
+    assert query(wh.path, "select distinct number from analytics.invoices_history "
+                          "where id = 'in_3_0' and status in ('open', 'paid')") == [("EDITED",)]
+    assert query(wh.path, "select status, reason from analytics.refunds "
+                          "where id = 're_3' and environment = 'sandbox'") == [
+        ("succeeded", "EDITED")]

@@ -56,7 +56,7 @@
     `pii_classes` var (dbt_project.yml, one line `<resource>.<field>: clear|hashed|dropped`)
     or, until someone classifies it, its resource's default (contract_new_field_class:
     `dropped` where the resource carries PII, `clear` elsewhere). -#}
-{% macro classified_fields(resource) -%}
+{% macro classified_fields(resource, added=none) -%}
     {%- set configured = var('pii_classes', {}) or {} -%}
     {%- set documented = contract_fields(resource) | map(attribute=0) | list -%}
     {%- for key, cls in configured.items() -%}
@@ -73,9 +73,19 @@
     {%- for name, type, cls in contract_fields(resource) -%}
         {%- do fields.append((name, type, cls)) -%}
     {%- endfor -%}
-    {%- for name, type in added_fields(resource) -%}
+    {%- for name, type in (added_fields(resource) if added is none else added) -%}
         {%- do fields.append((name, type, configured.get(resource ~ '.' ~ name,
                                                          contract_new_field_class(resource)))) -%}
     {%- endfor -%}
     {{ return(fields) }}
+{%- endmacro %}
+
+{#- A resource's fields as a model over it uses them, read once per model: each read of the
+    added fields costs queries on raw.schema_drift, and a mart names its columns in several
+    places. `typed`: (name, type) of every field, as staging types them; `classified`:
+    (name, type, PII class), as the curated tables carry them. -#}
+{% macro resource_fields(resource) -%}
+    {%- set added = added_fields(resource) -%}
+    {{ return({'resource': resource, 'typed': resource_columns(resource, added),
+               'classified': classified_fields(resource, added)}) }}
 {%- endmacro %}

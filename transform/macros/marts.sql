@@ -3,8 +3,8 @@
     configured in the `pii_classes` var) - `clear` as sent, `hashed` as `<field>_hash` (the
     address as address_hash plus address_country), `dropped` left out - then lineage.
     `_pa_raw` stays in raw/staging: it would carry the PII back in. -#}
-{% macro mart_columns(resource, alias='s') -%}
-    {%- for column, type, pii in classified_fields(resource) -%}
+{% macro mart_columns(fields, alias='s') -%}
+    {%- for column, type, pii in fields.classified -%}
         {%- if pii == 'hashed' and column == 'address' %}
     {{ pii_hash(concat_address(alias ~ '.' ~ qcol('address'))) }} as address_hash,
     {{ json_str(alias ~ '.' ~ qcol('address'), 'country') }} as address_country,
@@ -30,24 +30,26 @@
 {#- Current state of one resource, merged on (environment, id): the latest version of each
     key touched since the last run (incremental.sql). With `history` (the resource's
     `*_history` mart, built first) it is that key's `is_current` row there - the versions
-    are typed and ranked once, in the history mart; without, the key's versions are typed
-    and ranked here from raw. Deletable resources also re-merge every row whose delete flag
-    changes, even without a new raw version: every flagged key (int_delete_flags) and every
-    key flagged in the mart now, so a flag that is dropped (a stale notice, a snapshot that
-    lists the id) or changes source is merged too. -#}
+    are typed and ranked once, in the history mart; without, the latest of the key's new
+    versions (typed from raw) and the row the mart holds for it. Deletable resources also
+    re-merge every row whose delete flag changes, even without a new raw version: every
+    flagged key (int_delete_flags) and every key flagged in the mart now, so a flag that is
+    dropped (a stale notice, a snapshot that lists the id) or changes source is merged too. -#}
 {% macro mart_current(resource, deletable=false, history=none) -%}
 {%- set id = resource_id(resource) -%}
+{%- set fields = resource_fields(resource) -%}
+{%- set slice = incremental_slice(fields) -%}
 {{ config(unique_key=['environment', id]) }}
 -- depends_on: {{ ref('stg_' ~ resource) }}
 with
-{%- if is_incremental() %}
+{%- if slice %}
 changed as (
     {%- if history %}
     select environment, {{ qcol(id) }} as key_id
     from {{ ref(history) }}
-    where _pa_loaded_at > ({{ watermark() }})
+    where _pa_loaded_at > {{ slice.since }}
     {%- else %}
-    {{ changed_keys(resource) }}
+    {{ changed_keys(resource, slice.since) }}
     {%- endif %}
     {%- if deletable %}
     union
@@ -60,18 +62,17 @@ changed as (
 
 current_versions as (
     {%- if history %}
-    select h.environment, {{ mart_column_names(resource, 'h') }}
+    select h.environment, {{ mart_column_names(fields, 'h') }}
     from {{ ref(history) }} as h
     where h.is_current
-    {%- if is_incremental() %}
+    {%- if slice %}
       and (h.environment, h.{{ qcol(id) }}) in (select environment, key_id from changed)
     {%- endif %}
     {%- else %}
-    select s.environment, {{ mart_columns(resource) }}
+    select s.environment, {{ mart_column_names(fields, 's') }}
     from (
-        select v.*, {{ version_rank(resource, 'v') }} as version_rank
-        from ({{ staging_versions(resource, 'changed' if is_incremental() else none,
-                                  with_raw=false) }}) as v
+        select v.*, {{ version_rank(resource, 'v', then='v._pa_source_rank') }} as version_rank
+        from ({{ typed_versions(fields, slice) }}) as v
     ) as s
     where s.version_rank = 1
     {%- endif %}
@@ -92,24 +93,49 @@ left join {{ ref('int_delete_flags') }} as d
 {%- endif %}
 {%- endmacro %}
 
-{#- The names of the columns mart_columns produces (a curated table's columns), each
-    prefixed with `alias`. -#}
-{% macro mart_column_names(resource, alias) -%}
+{#- The versions a curated model rebuilds, as curated columns plus `_pa_source_rank`: on a
+    full build every version in raw (and pushed); on an incremental `slice`, the versions of
+    the keys touched since the watermark (`changed`) - the new ones typed from raw (rank 0:
+    only their JSON is read), and, when `slice.keep`, the rows the model (`this`) already
+    holds for those keys (rank 1: typed when they arrived). A version in both is a redelivery
+    (a re-polled version, or the poll of a pushed one): its new row, with its new lineage,
+    ranks first, as a full build (which sees only that raw row) would have it. -#}
+{% macro typed_versions(fields, slice) -%}
+{%- set resource = fields.resource -%}
+select s.environment, {{ mart_columns(fields) }}, 0 as _pa_source_rank
+from ({{ staging_versions(resource, 'changed' if slice else none, with_raw=false,
+                          polled_since=slice.since if slice and slice.keep else none,
+                          fields=fields) }}) as s
+{%- if slice and slice.keep %}
+union all
+select m.environment, {{ mart_column_names(fields, 'm') }}, 1 as _pa_source_rank
+from {{ this }} as m
+where (m.environment, m.{{ qcol(resource_id(resource)) }}) in (select environment, key_id from changed)
+{%- endif %}
+{%- endmacro %}
+
+{#- The names of the columns mart_columns produces (a curated table's columns), in order. -#}
+{% macro mart_column_list(fields) -%}
     {%- set names = [] -%}
-    {%- for column, type, pii in classified_fields(resource) -%}
+    {%- for column, type, pii in fields.classified -%}
         {%- if pii == 'hashed' and column == 'address' -%}
             {%- do names.extend(['address_hash', 'address_country']) -%}
         {%- elif pii == 'hashed' -%}
-            {%- do names.append(qcol(column ~ '_hash')) -%}
+            {%- do names.append(column ~ '_hash') -%}
         {%- elif pii == 'clear' -%}
-            {%- do names.append(qcol(column)) -%}
+            {%- do names.append(column) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for column, type in lineage_columns() -%}
         {%- do names.append(column) -%}
     {%- endfor -%}
-    {%- for name in names %}
-    {{ alias }}.{{ name }}{{ ',' if not loop.last }}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- mart_column_list as a select list, each column prefixed with `alias`. -#}
+{% macro mart_column_names(fields, alias) -%}
+    {%- for name in mart_column_list(fields) %}
+    {{ alias }}.{{ qcol(name) }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 
@@ -118,24 +144,36 @@ left join {{ ref('int_delete_flags') }} as d
     intervals of all its versions, so a late older version slots in between. -#}
 {% macro mart_history(resource) -%}
 {%- set id = resource_id(resource) -%}
+{%- set fields = resource_fields(resource) -%}
+{%- set slice = incremental_slice(fields) -%}
 {{ config(unique_key=['environment', id, '_pa_version']) }}
 -- depends_on: {{ ref('stg_' ~ resource ~ '_versions') }}
 with
-{%- if is_incremental() %}
+{%- if slice %}
 changed as (
-    {{ changed_keys(resource) }}
+    {{ changed_keys(resource, slice.since) }}
 ),
 {%- endif %}
 
 versions as (
     select
         s.environment,
-        {{ mart_columns(resource) }},
+        {{- mart_column_names(fields, 's') }},
         s.updated_at as valid_from,
         lead(s.updated_at) over (
             partition by s.environment, s.{{ id }} order by s.updated_at, s._pa_version
         ) as valid_to
-    from ({{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}) as s
+    {%- if slice and slice.keep %}
+    from (
+        select v.*, row_number() over (
+            partition by v.environment, v.{{ qcol(id) }}, v._pa_version order by v._pa_source_rank
+        ) as copy_rank
+        from ({{ typed_versions(fields, slice) }}) as v
+    ) as s
+    where s.copy_rank = 1
+    {%- else %}
+    from ({{ typed_versions(fields, slice) }}) as s
+    {%- endif %}
 )
 
 select versions.*, valid_to is null as is_current, {{ transformed_at() }} as _pa_transformed_at

@@ -3,12 +3,12 @@
 
 {#- Every column a resource's staging versions carry: the documented fields, then the
     top-level fields the vendor added (in order of first appearance), as (name, type). -#}
-{% macro resource_columns(resource) -%}
+{% macro resource_columns(resource, added=none) -%}
     {%- set columns = [] -%}
     {%- for name, type, pii in contract_fields(resource) -%}
         {%- do columns.append((name, type)) -%}
     {%- endfor -%}
-    {%- for name, type in added_fields(resource) -%}
+    {%- for name, type in (added_fields(resource) if added is none else added) -%}
         {%- do columns.append((name, type)) -%}
     {%- endfor -%}
     {{ return(columns) }}

@@ -6,10 +6,13 @@
     same. Versions come from polling (`raw.<resource>`) and from webhooks (docs/webhooks.md):
     a pushed version that polling also delivered is dropped here, because pull is the source
     of truth and its lineage names a page of the coverage ledger; a pushed version only
-    counts until (and unless) a poll brings the same bytes. -#}
-{% macro staging_versions(resource, keys=none, with_raw=true) -%}
+    counts until (and unless) a poll brings the same bytes.
+    `keys`: a relation of (environment, key_id), the incremental slice; `polled_since`: read
+    only the polled rows loaded after that literal (the new versions of those keys);
+    `fields`: resource_fields, when the caller has read them. -#}
+{% macro staging_versions(resource, keys=none, with_raw=true, polled_since=none, fields=none) -%}
 {%- set id = resource_id(resource) -%}
-{%- set columns = resource_columns(resource) -%}
+{%- set columns = (fields or resource_fields(resource)).typed -%}
 select
     environment,
     {%- for column, type in columns %}
@@ -21,7 +24,7 @@ select
     {%- if with_raw %}
     _pa_raw
     {%- endif %}
-from ({{ raw_versions(resource, keys) }}) as polled
+from ({{ raw_versions(resource, none if polled_since else keys, polled_since) }}) as polled
 
 union all
 
@@ -39,8 +42,8 @@ where not exists (
     are the coverage ledger's row of the record's request (raw row v2 keeps per-page facts
     off the record; a raw table of an older layout carries them itself, and they win).
     `keys`: a relation of (environment, key_id) - the incremental slice: only those keys'
-    rows are read past their key columns. -#}
-{% macro raw_versions(resource, keys=none) -%}
+    rows are read past their key columns; `since`: only the rows loaded after it. -#}
+{% macro raw_versions(resource, keys=none, since=none) -%}
 {%- set id = resource_id(resource) -%}
 {%- set legacy = raw_lineage_columns(resource) -%}
 select
@@ -58,7 +61,9 @@ left join {{ raw_or_empty('coverage_ledger', ['environment', 'stream', 'request_
                                               'completed_at']) }} as l
     on l.environment = r.environment and l.stream = '{{ resource }}'
     and l.request_id = r._pa_request_id
-{%- if keys %}
+{%- if since %}
+where r._sdc_batched_at > {{ since }}
+{%- elif keys %}
 -- A semi-join on the key columns (not a correlated EXISTS, which DuckDB decorrelates by
 -- materializing every raw row, JSON included: 4x slower at 1 M events).
 where (r.environment, r.{{ id }}) in (select environment, key_id from {{ keys }})
@@ -139,10 +144,11 @@ where version_rank = 1
 
 {#- 1 for the latest version of each (environment, id) of `alias`: the rule above, in one
     place for the staging views and the marts. -#}
-{% macro version_rank(resource, alias) -%}
+{% macro version_rank(resource, alias, then=none) -%}
     row_number() over (
         partition by {{ alias }}.environment, {{ alias }}.{{ qcol(resource_id(resource)) }}
         order by {{ alias }}.updated_at desc, {{ alias }}._pa_version desc
+        {%- if then %}, {{ then }}{% endif %}
     )
 {%- endmacro %}
 

@@ -7,6 +7,7 @@
 -- from all their versions.
 {{ config(materialized='incremental', unique_key=['resource', 'environment', 'id']) }}
 -- depends_on: {{ ref('stg_webhook_notifications') }}
+{%- set since = watermark() if is_incremental() else none %}
 {%- for resource in deletable_resources() %}
 {%- if not loop.first %}
 union all
@@ -21,12 +22,12 @@ select
     max(_pa_loaded_at) as _pa_loaded_at,
     {{ transformed_at() }} as _pa_transformed_at
 from (
-    {%- if is_incremental() %}
+    {%- if since %}
     with changed as (
-        {{ changed_keys(resource) }}
+        {{ changed_keys(resource, since) }}
     )
     {%- endif %}
-    {{ staging_versions(resource, 'changed' if is_incremental() else none, with_raw=false) }}
+    {{ staging_versions(resource, 'changed' if since else none, with_raw=false) }}
 ) as versions_{{ resource }}
 group by environment, id
 {%- endfor %}

@@ -13,7 +13,7 @@ with
 changed as (
     select distinct environment, transaction_id as key_id
     from {{ ref('payment_events') }}
-    where _pa_loaded_at > ({{ watermark() }})
+    where _pa_loaded_at > {{ watermark() }}
 ),
 {%- endif %}
 
