@@ -102,3 +102,23 @@ def test_the_cycles_tests_read_the_rows_of_the_latest_run(base: Warehouse,
     execute(wh.path, "update analytics.invoices set status = 'bogus' where id = 'in_4_0'")
     cycle = dbt(wh.path, "build", "--select", "invoices")
     assert cycle.status("accepted_values_invoices_status") == ["fail"]
+
+
+def test_a_marts_key_test_fails_on_a_duplicate_or_a_null_and_names_the_check(
+        base: Warehouse, tmp_path: Path) -> None:
+    """`primary_key` (macros/generic_tests.sql): one test node per mart checks its key
+    unique and not null and its other not-null columns; each failing row names its check."""
+    wh = copy_warehouse(base, tmp_path)
+    full = ("--select", "invoices", "--vars", "{test_scope: full}")
+    assert dbt(wh.path, "test", *full).status("primary_key_invoices") == ["pass"]
+    execute(wh.path, "insert into analytics.invoices select * from analytics.invoices "
+                     "where id = 'in_3_0' and environment = 'sandbox'")
+    execute(wh.path, "update analytics.invoices set _pa_version = null "
+                     "where id = 'in_4_0' and environment = 'sandbox'")
+    result = dbt(wh.path, "test", *full)
+    assert result.returncode != 0
+    (failed,) = [r for uid, r in result.results.items() if "primary_key_invoices" in uid]
+    assert (failed["status"], failed["failures"]) == ("fail", 2)
+    rows = query(wh.path, failed["compiled_code"])
+    assert sorted((r[1], r[2]) for r in rows) == [("in_3_0", "duplicate key"),
+                                                 ("in_4_0", "null _pa_version")]
